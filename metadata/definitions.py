@@ -1,0 +1,202 @@
+"""Turn input (GraphQL arguments, a YAML file) into :class:`ObjectDef` / :class:`FieldDef`.
+
+Shape and per-type option rules are checked here with paths relative to the input; rules
+that involve the whole data model are in :mod:`tessera.metadata.validation`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import jsonschema
+
+from tessera.metadata.fields import FIELD_TYPES, field_type
+from tessera.metadata.fields.base import FieldValueError
+from tessera.metadata.model import FieldDef, MetadataState, ObjectDef, new_id
+from tessera.metadata.names import snake_case_from_label
+from tessera.platform.errors import Path, Problem, TesseraError
+
+FIELD_KEYS = {"id", "api_name", "label", "type", "required", "unique", "default", "help_text", "options"}
+OBJECT_KEYS = {"id", "api_name", "plural_api_name", "label_singular", "label_plural", "description", "fields"}
+
+
+def label_from_name(api_name: str) -> str:
+    return api_name.replace("_", " ").capitalize()
+
+
+def schema_problems(schema: Mapping[str, Any], value: Any, path: Path) -> list[Problem]:
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    return [
+        Problem("INVALID_OPTIONS", f"Option {'.'.join(map(str, e.absolute_path)) or 'value'}: "
+                f"{e.message}.", (*path, *e.absolute_path))
+        for e in sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.absolute_path)))
+    ]
+
+
+def parse_id(value: Any, path: Path) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise TesseraError.single("INVALID_ID", f"'{value}' is not a valid id (a UUID).", path) from None
+
+
+def unknown_key_problems(data: Mapping[str, Any], allowed: set[str], what: str, path: Path) -> list[Problem]:
+    return [
+        Problem("UNKNOWN_KEY", f"A {what} has no '{key}'; known keys: {', '.join(sorted(allowed))}.",
+                (*path, key))
+        for key in data
+        if key not in allowed
+    ]
+
+
+def build_field(
+    data: Mapping[str, Any],
+    obj: ObjectDef,
+    state: MetadataState,
+    path: Path = (),
+    existing: FieldDef | None = None,
+) -> FieldDef:
+    """A field from input; ``existing`` supplies what the input leaves out (an update)."""
+    problems = unknown_key_problems(data, FIELD_KEYS, "field", path)
+    base: dict[str, Any] = {}
+    if existing is not None:
+        base = {
+            "api_name": existing.api_name,
+            "label": existing.label,
+            "type": existing.type,
+            "required": existing.required,
+            "unique": existing.unique,
+            "default": existing.default,
+            "help_text": existing.help_text,
+            "options": field_type(existing.type).portable_options(existing.options, state),
+        }
+        if "type" in data and data["type"] != existing.type and "options" not in data:
+            base["options"] = {}
+    merged = {**base, **{k: v for k, v in data.items() if k in FIELD_KEYS}}
+    type_name = merged.get("type")
+    if type_name not in FIELD_TYPES:
+        problems.append(Problem(
+            "UNKNOWN_FIELD_TYPE",
+            f"'{type_name}' is not a field type; choose one of: {', '.join(FIELD_TYPES)}.",
+            (*path, "type"),
+        ))
+        raise TesseraError(problems)
+    ftype = field_type(type_name)
+    options = merged.get("options") or {}
+    if not isinstance(options, Mapping):
+        problems.append(Problem("INVALID_OPTIONS", "options must be an object.", (*path, "options")))
+        raise TesseraError(problems)
+    problems.extend(schema_problems(ftype.options_schema, dict(options), (*path, "options")))
+    if problems:
+        raise TesseraError(problems)
+    if existing is not None and existing.type == type_name and "options" in data:
+        # Options given on an update replace the stored ones key by key.
+        options = {**field_type(existing.type).portable_options(existing.options, state), **options}
+    if existing is not None:
+        options = ftype.carry_over_options(existing, dict(options))
+    normalized = ftype.resolve_options(ftype.normalize_options(options), obj, state)
+    api_name = merged.get("api_name")
+    field_id = existing.id if existing else parse_id(merged["id"], (*path, "id")) if merged.get("id") else new_id()
+    fld = FieldDef(
+        id=field_id,
+        api_name=api_name if isinstance(api_name, str) else "",
+        label=str(merged.get("label") or label_from_name(str(api_name or ""))),
+        type=type_name,
+        required=bool(merged.get("required", False)),
+        unique=bool(merged.get("unique", False)),
+        default=merged.get("default"),
+        help_text=str(merged.get("help_text") or ""),
+        options=normalized,
+    )
+    problems.extend(default_problems(fld, path))
+    if problems:
+        raise TesseraError(problems)
+    return fld
+
+
+def default_problems(fld: FieldDef, path: Path) -> list[Problem]:
+    ftype = field_type(fld.type)
+    problems = []
+    if fld.unique and not ftype.supports_unique:
+        problems.append(Problem("UNIQUE_NOT_SUPPORTED",
+                                f"A {fld.type} field cannot be unique.", (*path, "unique")))
+    if fld.default is None:
+        return problems
+    if not ftype.supports_default:
+        problems.append(Problem("DEFAULT_NOT_SUPPORTED",
+                                f"A {fld.type} field cannot have a default.", (*path, "default")))
+    elif fld.default not in ftype.dynamic_defaults:
+        try:
+            ftype.coerce(fld, fld.default)
+        except FieldValueError as exc:
+            problems.append(Problem("INVALID_DEFAULT", f"The default is not valid: {exc.message}",
+                                    (*path, "default", *exc.path)))
+    return problems
+
+
+def build_object(
+    data: Mapping[str, Any],
+    state: MetadataState,
+    path: Path = (),
+    existing: ObjectDef | None = None,
+) -> ObjectDef:
+    """An object from input, fields included when given (``existing`` fills the rest)."""
+    problems = unknown_key_problems(data, OBJECT_KEYS, "object", path)
+    if problems:
+        raise TesseraError(problems)
+    api_name = data.get("api_name", existing.api_name if existing else None)
+    name = api_name if isinstance(api_name, str) else ""
+    label_singular = str(data.get("label_singular") or (existing.label_singular if existing else label_from_name(name)))
+    label_plural = str(data.get("label_plural") or (existing.label_plural if existing else label_singular + "s"))
+    plural = data.get("plural_api_name")
+    if not plural:
+        if existing is not None and "label_plural" not in data:
+            plural = existing.plural_api_name
+        else:
+            plural = snake_case_from_label(label_plural) or f"{name}s"
+            if plural == name:
+                plural = f"{name}_list"
+    object_id = existing.id if existing else parse_id(data["id"], (*path, "id")) if data.get("id") else new_id()
+    obj = ObjectDef(
+        id=object_id,
+        api_name=name,
+        plural_api_name=str(plural),
+        label_singular=label_singular,
+        label_plural=label_plural,
+        description=str(data.get("description", existing.description if existing else "") or ""),
+        fields=existing.fields if existing else (),
+    )
+    if "fields" in data:
+        raw_fields = data["fields"]
+        if not isinstance(raw_fields, list):
+            raise TesseraError.single("INVALID_INPUT", "fields must be a list.", (*path, "fields"))
+        # Fields may link to the object itself, so it is in the state they are built with.
+        scratch = state.with_object(obj)
+        built: list[FieldDef] = []
+        for i, raw in enumerate(raw_fields):
+            if not isinstance(raw, Mapping):
+                problems.append(Problem("INVALID_INPUT", "A field must be an object.", (*path, "fields", i)))
+                continue
+            match = match_field(raw, existing)
+            try:
+                built.append(build_field(raw, obj, scratch, (*path, "fields", i), existing=match))
+            except TesseraError as exc:
+                problems.extend(exc.problems)
+        if problems:
+            raise TesseraError(problems)
+        obj = obj.evolve(fields=tuple(built))
+    return obj
+
+
+def match_field(raw: Mapping[str, Any], existing: ObjectDef | None) -> FieldDef | None:
+    """The existing field an input describes: by id when given, else by api name."""
+    if existing is None:
+        return None
+    if raw.get("id"):
+        try:
+            return existing.field_by_id(uuid.UUID(str(raw["id"])))
+        except ValueError:
+            return None
+    return existing.field_named(str(raw.get("api_name")))

@@ -1,0 +1,121 @@
+"""Typed metadata: objects and their fields, keyed by stable ids.
+
+A :class:`MetadataState` is an immutable snapshot of one workspace's data model; a change
+is the difference between two states (see :mod:`tessera.metadata.diff`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+SYSTEM_FIELDS: tuple[str, ...] = (
+    "id",
+    "created_at",
+    "updated_at",
+    "created_by",
+    "updated_by",
+    "owner",
+    "deleted_at",
+)
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    """One field of an object; ``options`` hold the type's settings (already normalised)."""
+
+    id: uuid.UUID
+    api_name: str
+    label: str
+    type: str
+    required: bool = False
+    unique: bool = False
+    default: Any = None
+    help_text: str = ""
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def evolve(self, **changes: Any) -> FieldDef:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class ObjectDef:
+    """An object (a table of records) and its fields, in display order."""
+
+    id: uuid.UUID
+    api_name: str
+    plural_api_name: str
+    label_singular: str
+    label_plural: str
+    description: str = ""
+    fields: tuple[FieldDef, ...] = ()
+
+    def field_by_id(self, field_id: uuid.UUID) -> FieldDef | None:
+        return next((f for f in self.fields if f.id == field_id), None)
+
+    def field_named(self, api_name: str) -> FieldDef | None:
+        return next((f for f in self.fields if f.api_name == api_name), None)
+
+    def evolve(self, **changes: Any) -> ObjectDef:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A lookup seen from its target: ``source_object.source_field`` points at
+    ``target_object``, which gets the reverse one-to-many ``reverse_name``."""
+
+    source_object: ObjectDef
+    source_field: FieldDef
+    target_object: ObjectDef
+    reverse_name: str
+
+
+@dataclass(frozen=True)
+class MetadataState:
+    """A workspace's whole data model at one version."""
+
+    objects: tuple[ObjectDef, ...] = ()
+    version: int = 0
+
+    def object_by_id(self, object_id: uuid.UUID) -> ObjectDef | None:
+        return next((o for o in self.objects if o.id == object_id), None)
+
+    def object_named(self, api_name: str) -> ObjectDef | None:
+        return next((o for o in self.objects if o.api_name == api_name), None)
+
+    def all_fields(self) -> Iterator[tuple[ObjectDef, FieldDef]]:
+        for obj in self.objects:
+            for fld in obj.fields:
+                yield obj, fld
+
+    def relations(self) -> Iterator[Relation]:
+        """Every lookup whose target exists, with its reverse name."""
+        for obj, fld in self.all_fields():
+            if fld.type != "lookup":
+                continue
+            try:
+                target_id = uuid.UUID(str(fld.options.get("target_object_id")))
+            except ValueError:
+                continue
+            target = self.object_by_id(target_id)
+            if target is not None:
+                yield Relation(obj, fld, target, str(fld.options["reverse_name"]))
+
+    def relations_to(self, target_id: uuid.UUID) -> list[Relation]:
+        return [r for r in self.relations() if r.target_object.id == target_id]
+
+    def with_object(self, obj: ObjectDef) -> MetadataState:
+        """This state with ``obj`` added, or replacing the object with the same id."""
+        if self.object_by_id(obj.id) is None:
+            return replace(self, objects=(*self.objects, obj))
+        return replace(self, objects=tuple(obj if o.id == obj.id else o for o in self.objects))
+
+    def without_object(self, object_id: uuid.UUID) -> MetadataState:
+        return replace(self, objects=tuple(o for o in self.objects if o.id != object_id))

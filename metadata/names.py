@@ -1,0 +1,93 @@
+"""Rules for the api names of workspaces, objects, fields and select options."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy.dialects.postgresql.base import RESERVED_WORDS as POSTGRESQL_RESERVED
+
+from tessera.metadata.model import SYSTEM_FIELDS
+from tessera.platform.errors import Path, Problem
+
+SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
+
+# Words that generated GraphQL, the SQL of both databases or Tessera itself give a
+# meaning to. PostgreSQL's reserved words (taken from SQLAlchemy's dialect) cover the SQL
+# standard's core.
+GRAPHQL_RESERVED = frozenset(
+    {"query", "mutation", "subscription", "fragment", "on", "true", "false", "null",
+     "schema", "type", "typename", "input", "enum", "scalar", "interface", "union",
+     "directive", "extend", "implements"}
+)
+TESSERA_RESERVED = frozenset(
+    {"node", "nodes", "edges", "edge", "cursor", "page_info", "total_count", "metadata",
+     "aggregate", "filter", "order_by", "workspace", "record", "records"}
+)
+RESERVED_WORDS = frozenset(POSTGRESQL_RESERVED) | GRAPHQL_RESERVED | TESSERA_RESERVED
+
+OBJECT_NAME_LENGTH = (2, 40)
+FIELD_NAME_LENGTH = (1, 48)
+WORKSPACE_SLUG_LENGTH = (2, 20)
+
+
+def name_problems(
+    name: object, path: Path, *, kind: str, length: tuple[int, int], system: bool = True
+) -> list[Problem]:
+    """What is wrong with ``name`` as the api name of a ``kind`` (empty when it is fine)."""
+    if not isinstance(name, str) or not name:
+        return [Problem("NAME_REQUIRED", f"Give the {kind} an api name.", path)]
+    low, high = length
+    if not low <= len(name) <= high:
+        return [
+            Problem(
+                "NAME_LENGTH",
+                f"The {kind} api name '{name}' must be {low} to {high} characters long.",
+                path,
+            )
+        ]
+    if not SNAKE_CASE.match(name):
+        suggestion = re.sub(r"_+", "_", re.sub(r"[^a-z0-9]+", "_", name.lower())).strip("_")
+        hint = f" such as '{suggestion}'" if suggestion and SNAKE_CASE.match(suggestion) else ""
+        return [
+            Problem(
+                "NAME_NOT_SNAKE_CASE",
+                f"The {kind} api name '{name}' must be snake_case: lower-case letters, digits "
+                f"and single underscores, starting with a letter{hint}.",
+                path,
+            )
+        ]
+    if name in RESERVED_WORDS:
+        return [
+            Problem(
+                "NAME_RESERVED",
+                f"'{name}' is a reserved word and cannot be a {kind} api name; "
+                f"choose another, e.g. '{name}_name'.",
+                path,
+            )
+        ]
+    if system and name in SYSTEM_FIELDS:
+        return [
+            Problem(
+                "NAME_RESERVED",
+                f"'{name}' is a system field every object already has; choose another name.",
+                path,
+            )
+        ]
+    return []
+
+
+def object_name_problems(name: object, path: Path) -> list[Problem]:
+    return name_problems(name, path, kind="object", length=OBJECT_NAME_LENGTH)
+
+
+def field_name_problems(name: object, path: Path) -> list[Problem]:
+    return name_problems(name, path, kind="field", length=FIELD_NAME_LENGTH)
+
+
+def workspace_slug_problems(slug: object, path: Path = ("slug",)) -> list[Problem]:
+    return name_problems(slug, path, kind="workspace", length=WORKSPACE_SLUG_LENGTH, system=False)
+
+
+def snake_case_from_label(label: str) -> str:
+    """``"Deal Stages"`` → ``"deal_stages"`` (best effort; validated afterwards)."""
+    return re.sub(r"_+", "_", re.sub(r"[^a-z0-9]+", "_", label.lower())).strip("_")

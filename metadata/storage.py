@@ -1,0 +1,110 @@
+"""Where records live: one workspace's tables, their columns and index names.
+
+PostgreSQL gives every workspace a schema of its own (``ws_<slug>``) holding one table per
+object, named after the object. SQLite has no schemas, so a workspace's tables share the
+database file and carry the workspace in their name: ``ws_<slug>__<object>``. Api names
+cannot contain a double underscore, so these names never collide. Index and constraint
+names are made from the field's stable id, so they survive renames and are unique in the
+whole database (SQLite's index names are global).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from tessera.metadata.model import FieldDef, MetadataState, ObjectDef
+from tessera.platform.column_types import UTCDateTime
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """The place of one workspace's record tables in one database."""
+
+    workspace_slug: str
+    dialect_name: str
+
+    @property
+    def schema(self) -> str | None:
+        return f"ws_{self.workspace_slug}" if self.dialect_name == "postgresql" else None
+
+    def table_name(self, object_api_name: str) -> str:
+        if self.dialect_name == "postgresql":
+            return object_api_name
+        return f"ws_{self.workspace_slug}__{object_api_name}"
+
+    def qualified_table_name(self, object_api_name: str) -> str:
+        name = self.table_name(object_api_name)
+        return f"{self.schema}.{name}" if self.schema else name
+
+
+def constraint_name(kind: str, field_id: uuid.UUID) -> str:
+    """``uq_…``, ``ix_…`` or ``fk_…`` for a field, stable across renames."""
+    return f"{kind}_{field_id.hex}"
+
+
+def system_columns() -> list[sa.Column[object]]:
+    return [
+        sa.Column("id", sa.Uuid, primary_key=True),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.Column("updated_at", UTCDateTime, nullable=False),
+        sa.Column("created_by", sa.Uuid, nullable=True),
+        sa.Column("updated_by", sa.Uuid, nullable=True),
+        sa.Column("owner", sa.Uuid, nullable=True),
+        sa.Column("deleted_at", UTCDateTime, nullable=True),
+    ]
+
+
+@dataclass(frozen=True)
+class ColumnContext:
+    """What a field type needs to know to describe its columns."""
+
+    namespace: Namespace
+    state: MetadataState
+
+    def primary_key_of(self, object_id: uuid.UUID) -> str:
+        """``schema.table.id`` of an object, for a foreign key."""
+        target = self.state.object_by_id(object_id)
+        if target is None:
+            raise LookupError(f"no object with id {object_id}")
+        return f"{self.namespace.qualified_table_name(target.api_name)}.id"
+
+
+def field_columns(fld: FieldDef, ctx: ColumnContext) -> list[sa.Column[object]]:
+    from tessera.metadata.fields import field_type
+
+    return field_type(fld.type).columns(fld, ctx)
+
+
+def field_indexes(fld: FieldDef, table_columns: list[sa.Column[object]]) -> list[sa.Index]:
+    """The indexes a field needs: unique fields a unique index, lookups a plain one."""
+    from tessera.metadata.fields import field_type
+
+    first = table_columns[0].name
+    if fld.unique:
+        return [sa.Index(constraint_name("uq", fld.id), first, unique=True)]
+    if field_type(fld.type).indexed:
+        return [sa.Index(constraint_name("ix", fld.id), first)]
+    return []
+
+
+def build_table(
+    obj: ObjectDef, ctx: ColumnContext, metadata: sa.MetaData | None = None
+) -> sa.Table:
+    """The SQLAlchemy table of an object's records."""
+    metadata = metadata if metadata is not None else sa.MetaData()
+    columns: list[sa.Column[object]] = system_columns()
+    indexes: list[sa.Index] = []
+    for fld in obj.fields:
+        cols = field_columns(fld, ctx)
+        columns.extend(cols)
+        indexes.extend(field_indexes(fld, cols))
+    return sa.Table(
+        ctx.namespace.table_name(obj.api_name),
+        metadata,
+        *columns,
+        *indexes,
+        schema=ctx.namespace.schema,
+    )

@@ -1,0 +1,270 @@
+"""The metadata store: reads a workspace's data model and applies changes to it.
+
+Applying is one transaction: plan the DDL from the diff, run it, write the metadata rows,
+bump the workspace's metadata version and append the change log. Any failure rolls all
+of it back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from tessera.metadata.diff import Change, diff_states
+from tessera.metadata.model import FieldDef, MetadataState, ObjectDef
+from tessera.metadata.plan import DataLoss, plan_changes, plan_summary, run_plan
+from tessera.metadata.validation import EntityKey, check_state
+from tessera.platform.database import schema_change_transaction
+from tessera.platform.errors import Path, TesseraError
+from tessera.platform.tables import fields as fields_table
+from tessera.platform.tables import metadata_changes, workspaces
+from tessera.platform.tables import objects as objects_table
+from tessera.platform.workspaces import Workspace, get_workspace
+
+
+@dataclass
+class ApplyResult:
+    """What an apply did (or, for a dry run, would do)."""
+
+    applied: bool
+    version: int
+    changes: list[Change]
+    plan: list[dict[str, Any]]
+    data_loss: list[DataLoss] = field(default_factory=list)
+    state: MetadataState | None = None
+
+
+@dataclass(frozen=True)
+class ChangeLogEntry:
+    version: int
+    actor: str
+    created_at: dt.datetime
+    summary: str
+    changes: list[dict[str, Any]]
+    plan: list[dict[str, Any]]
+
+
+def load_state(conn: Connection, workspace: Workspace) -> MetadataState:
+    field_rows = conn.execute(
+        sa.select(fields_table)
+        .where(fields_table.c.workspace_id == workspace.id)
+        .order_by(fields_table.c.position)
+    ).mappings()
+    by_object: dict[uuid.UUID, list[FieldDef]] = {}
+    for row in field_rows:
+        by_object.setdefault(row["object_id"], []).append(
+            FieldDef(
+                id=row["id"],
+                api_name=row["api_name"],
+                label=row["label"],
+                type=row["type"],
+                required=row["required"],
+                unique=row["is_unique"],
+                default=row["default_value"],
+                help_text=row["help_text"],
+                options=row["options"],
+            )
+        )
+    object_rows = conn.execute(
+        sa.select(objects_table)
+        .where(objects_table.c.workspace_id == workspace.id)
+        .order_by(objects_table.c.position)
+    ).mappings()
+    objects = tuple(
+        ObjectDef(
+            id=row["id"],
+            api_name=row["api_name"],
+            plural_api_name=row["plural_api_name"],
+            label_singular=row["label_singular"],
+            label_plural=row["label_plural"],
+            description=row["description"],
+            fields=tuple(by_object.get(row["id"], [])),
+        )
+        for row in object_rows
+    )
+    return MetadataState(objects, workspace.metadata_version)
+
+
+def write_rows(conn: Connection, workspace: Workspace, before: MetadataState, after: MetadataState) -> None:
+    """Make the metadata rows of ``workspace`` say ``after``."""
+    now = dt.datetime.now(dt.UTC)
+    after_fields = {f.id for _, f in after.all_fields()}
+    gone_fields = [f.id for _, f in before.all_fields() if f.id not in after_fields]
+    if gone_fields:
+        conn.execute(sa.delete(fields_table).where(fields_table.c.id.in_(gone_fields)))
+    gone_objects = [o.id for o in before.objects if after.object_by_id(o.id) is None]
+    if gone_objects:
+        conn.execute(sa.delete(fields_table).where(fields_table.c.object_id.in_(gone_objects)))
+        conn.execute(sa.delete(objects_table).where(objects_table.c.id.in_(gone_objects)))
+    # Two names may be swapped in one change: renamed rows are first parked under a
+    # temporary name, so the unique (workspace, api_name) constraints hold at every step.
+    for obj in after.objects:
+        old_obj = before.object_by_id(obj.id)
+        if old_obj is not None and old_obj.api_name != obj.api_name:
+            conn.execute(sa.update(objects_table).where(objects_table.c.id == obj.id)
+                         .values(api_name=f"~{obj.id.hex}"))
+        for fld in obj.fields:
+            old_fld = old_obj.field_by_id(fld.id) if old_obj else None
+            if old_fld is not None and old_fld.api_name != fld.api_name:
+                conn.execute(sa.update(fields_table).where(fields_table.c.id == fld.id)
+                             .values(api_name=f"~{fld.id.hex}"))
+    for position, obj in enumerate(after.objects):
+        old = before.object_by_id(obj.id)
+        values = {
+            "api_name": obj.api_name,
+            "plural_api_name": obj.plural_api_name,
+            "label_singular": obj.label_singular,
+            "label_plural": obj.label_plural,
+            "description": obj.description,
+            "position": position,
+            "updated_at": now,
+        }
+        if old is None:
+            conn.execute(sa.insert(objects_table).values(
+                id=obj.id, workspace_id=workspace.id, created_at=now, **values))
+        elif old != obj or before.objects.index(old) != position:
+            conn.execute(sa.update(objects_table).where(objects_table.c.id == obj.id).values(**values))
+    for obj in after.objects:
+        old_obj = before.object_by_id(obj.id)
+        for position, fld in enumerate(obj.fields):
+            old = old_obj.field_by_id(fld.id) if old_obj else None
+            values = {
+                "api_name": fld.api_name,
+                "label": fld.label,
+                "type": fld.type,
+                "required": fld.required,
+                "is_unique": fld.unique,
+                "default_value": fld.default,
+                "help_text": fld.help_text,
+                "options": dict(fld.options),
+                "position": position,
+                "updated_at": now,
+            }
+            if old is None:
+                conn.execute(sa.insert(fields_table).values(
+                    id=fld.id, workspace_id=workspace.id, object_id=obj.id, created_at=now, **values))
+            elif old != fld or old_obj is None or old_obj.fields.index(old) != position:
+                conn.execute(sa.update(fields_table).where(fields_table.c.id == fld.id).values(**values))
+
+
+class _RolledBack(Exception):
+    """Leaves the transaction of a dry run, rolling it back."""
+
+    def __init__(self, result: ApplyResult) -> None:
+        self.result = result
+
+
+class MetadataStore:
+    """Reads and changes the data models of the workspaces in one database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def state(self, workspace_slug: str) -> MetadataState:
+        with self.engine.connect() as conn:
+            return load_state(conn, get_workspace(conn, workspace_slug))
+
+    def apply(
+        self,
+        workspace_slug: str,
+        build: Callable[[MetadataState], MetadataState],
+        *,
+        actor: str = "system",
+        dry_run: bool = False,
+        confirm_data_loss: bool = False,
+        expected_version: int | None = None,
+        focus: Mapping[EntityKey, Path] | None = None,
+    ) -> ApplyResult:
+        """Change a workspace's data model to ``build(current state)``.
+
+        Raises :class:`TesseraError` (nothing changed) for an invalid or unsafe change,
+        for data loss not confirmed, or when ``expected_version`` is not current.
+        """
+        try:
+            return self._apply(
+                workspace_slug, build, actor=actor, dry_run=dry_run,
+                confirm_data_loss=confirm_data_loss, expected_version=expected_version, focus=focus,
+            )
+        except _RolledBack as rolled_back:
+            return rolled_back.result
+
+    def _apply(
+        self,
+        workspace_slug: str,
+        build: Callable[[MetadataState], MetadataState],
+        *,
+        actor: str,
+        dry_run: bool,
+        confirm_data_loss: bool,
+        expected_version: int | None,
+        focus: Mapping[EntityKey, Path] | None,
+    ) -> ApplyResult:
+        with schema_change_transaction(self.engine) as conn:
+            workspace = get_workspace(conn, workspace_slug, for_update=True)
+            if expected_version is not None and expected_version != workspace.metadata_version:
+                raise TesseraError.single(
+                    "VERSION_CONFLICT",
+                    f"The data model is at version {workspace.metadata_version}, not "
+                    f"{expected_version}: someone changed it meanwhile. Reload and try again.",
+                    ("expectedVersion",),
+                )
+            before = load_state(conn, workspace)
+            after = build(before)
+            check_state(after, focus)
+            changes = diff_states(before, after)
+            if not changes:
+                return ApplyResult(False, workspace.metadata_version, [], [], state=before)
+            namespace = workspace.namespace(conn.dialect.name)
+            plan = plan_changes(conn, namespace, before, after, changes)
+            summary = plan_summary(plan, conn.dialect.name)
+            if dry_run:
+                raise _RolledBack(ApplyResult(False, workspace.metadata_version, changes, summary,
+                                              plan.data_loss, state=after))
+            if plan.data_loss and not confirm_data_loss:
+                lost = "; ".join(loss.describe() for loss in plan.data_loss)
+                raise TesseraError.single(
+                    "DATA_LOSS_NOT_CONFIRMED",
+                    f"This change deletes data: {lost}. Repeat it with confirmDataLoss "
+                    "(--confirm-data-loss on the command line) to go ahead.",
+                    ("confirmDataLoss",),
+                    data_loss=[loss.__dict__ for loss in plan.data_loss],
+                )
+            write_rows(conn, workspace, before, after)
+            run_plan(conn, plan)
+            version = workspace.metadata_version + 1
+            conn.execute(
+                sa.update(workspaces).where(workspaces.c.id == workspace.id).values(metadata_version=version)
+            )
+            conn.execute(sa.insert(metadata_changes).values(
+                id=uuid.uuid4(),
+                workspace_id=workspace.id,
+                version=version,
+                actor=actor,
+                created_at=dt.datetime.now(dt.UTC),
+                summary="; ".join(c.describe() for c in changes),
+                changes=[c.as_dict() for c in changes],
+                plan=summary,
+            ))
+            return ApplyResult(True, version, changes, summary, plan.data_loss,
+                               state=MetadataState(after.objects, version))
+
+    def change_log(self, workspace_slug: str, since_version: int = 0, limit: int = 100) -> list[ChangeLogEntry]:
+        with self.engine.connect() as conn:
+            workspace = get_workspace(conn, workspace_slug)
+            rows = conn.execute(
+                sa.select(metadata_changes)
+                .where(metadata_changes.c.workspace_id == workspace.id,
+                       metadata_changes.c.version > since_version)
+                .order_by(metadata_changes.c.version.desc())
+                .limit(limit)
+            ).mappings()
+            return [
+                ChangeLogEntry(r["version"], r["actor"], r["created_at"], r["summary"], r["changes"], r["plan"])
+                for r in rows
+            ]

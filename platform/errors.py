@@ -1,0 +1,65 @@
+"""Errors a user can cause: each has a stable code, a sentence that says what to do and
+the path of the offending input."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+PathPart = str | int
+Path = tuple[PathPart, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input."""
+
+    code: str
+    message: str
+    path: Path = ()
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def under(self, prefix: Sequence[PathPart]) -> Problem:
+        """The same problem, its path placed under ``prefix``."""
+        return Problem(self.code, self.message, (*prefix, *self.path), self.details)
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": self.code, "message": self.message, "path": list(self.path)}
+        if self.details:
+            out["details"] = self.details
+        return out
+
+
+class TesseraError(Exception):
+    """A request that cannot be carried out; nothing was changed.
+
+    Carries one or more :class:`Problem`; the first is the headline.
+    """
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        if not problems:
+            raise ValueError("TesseraError needs at least one problem")
+        self.problems = list(problems)
+        super().__init__(self.problems[0].message)
+
+    @classmethod
+    def single(
+        cls, code: str, message: str, path: Path = (), **details: Any
+    ) -> TesseraError:
+        return cls([Problem(code, message, path, details)])
+
+    @property
+    def code(self) -> str:
+        return self.problems[0].code
+
+    @property
+    def path(self) -> Path:
+        return self.problems[0].path
+
+    def under(self, prefix: Sequence[PathPart]) -> TesseraError:
+        return type(self)([p.under(prefix) for p in self.problems])
+
+
+class NotFound(TesseraError):
+    """The thing named does not exist (or is not visible)."""

@@ -1,0 +1,57 @@
+"""Settings read from ``TESSERA_*`` environment variables, with documented defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The effective configuration of one Tessera process.
+
+    Every field is read from the environment variable named in its metadata;
+    ``tessera config`` prints them.
+    """
+
+    data_dir: Path
+    database_url: str
+    broker_url: str
+    host: str
+    port: int
+    default_workspace: str
+    log_level: str
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        data_dir = Path(env.get("TESSERA_DATA_DIR", "var"))
+        return cls(
+            data_dir=data_dir,
+            database_url=env.get("TESSERA_DATABASE_URL", f"sqlite:///{data_dir / 'tessera.db'}"),
+            broker_url=env.get("TESSERA_BROKER_URL", "stub://"),
+            host=env.get("TESSERA_HOST", "127.0.0.1"),
+            port=int(env.get("TESSERA_PORT", "8000")),
+            default_workspace=env.get("TESSERA_DEFAULT_WORKSPACE", "default"),
+            log_level=env.get("TESSERA_LOG_LEVEL", "info"),
+        )
+
+    def describe(self) -> list[tuple[str, str, str]]:
+        """(environment variable, effective value, meaning) for every setting."""
+        return [
+            (f"TESSERA_{f.name.upper()}", str(getattr(self, f.name)), SETTING_HELP[f.name])
+            for f in fields(self)
+        ]
+
+
+SETTING_HELP = {
+    "data_dir": "folder for the embedded SQLite database and other local files (default: var)",
+    "database_url": "SQLAlchemy URL of the database (default: SQLite file in the data dir); "
+    "PostgreSQL: postgresql+psycopg://user@host:5432/dbname",
+    "broker_url": "Dramatiq broker: stub:// (in-process), redis://…, amqp://… (default: stub://)",
+    "host": "address the HTTP server binds to (default: 127.0.0.1)",
+    "port": "port the HTTP server listens on (default: 8000)",
+    "default_workspace": "workspace used when a request names none (default: default)",
+    "log_level": "log level of the server (default: info)",
+}

@@ -1,0 +1,92 @@
+"""The platform's own tables. Created and changed only by the alembic migrations in
+``tessera.platform.migrations``; a test checks the two never drift apart."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from tessera.platform.column_types import JSONValue, UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+platform_metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+workspaces = sa.Table(
+    "workspaces",
+    platform_metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("slug", sa.String(32), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("metadata_version", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+objects = sa.Table(
+    "objects",
+    platform_metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column(
+        "workspace_id", sa.Uuid, sa.ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("api_name", sa.String(64), nullable=False),
+    sa.Column("plural_api_name", sa.String(64), nullable=False),
+    sa.Column("label_singular", sa.String(200), nullable=False),
+    sa.Column("label_plural", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("workspace_id", "api_name"),
+)
+
+fields = sa.Table(
+    "fields",
+    platform_metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column(
+        "workspace_id", sa.Uuid, sa.ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("object_id", sa.Uuid, sa.ForeignKey("objects.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("api_name", sa.String(64), nullable=False),
+    sa.Column("label", sa.String(200), nullable=False),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("required", sa.Boolean, nullable=False),
+    sa.Column("is_unique", sa.Boolean, nullable=False),
+    sa.Column("default_value", JSONValue, nullable=True),
+    sa.Column("help_text", sa.Text, nullable=False, server_default=""),
+    sa.Column("options", JSONValue, nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("object_id", "api_name"),
+    sa.Index("ix_fields_workspace_id", "workspace_id"),
+)
+
+metadata_changes = sa.Table(
+    "metadata_changes",
+    platform_metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column(
+        "workspace_id", sa.Uuid, sa.ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("changes", JSONValue, nullable=False),
+    sa.Column("plan", JSONValue, nullable=False),
+    sa.UniqueConstraint("workspace_id", "version"),
+)
+
+auto_number_sequences = sa.Table(
+    "auto_number_sequences",
+    platform_metadata,
+    sa.Column("field_id", sa.Uuid, sa.ForeignKey("fields.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("last_value", sa.BigInteger, nullable=False),
+)
