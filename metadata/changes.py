@@ -57,7 +57,9 @@ def update_object(api_name: str, data: Mapping[str, Any], path: Path = ("input",
         existing = find_object(state, api_name, (*path, "object"))
         if "fields" in data:
             raise TesseraError.single(
-                "INVALID_INPUT", "Change fields with the field mutations, not updateObject.", (*path, "fields")
+                "INVALID_INPUT",
+                "Change fields with the field mutations, not updateObject.",
+                (*path, "fields"),
             )
         obj = build_object(data, state, path, existing=existing)
         edit.focus[(obj.id, None)] = path
@@ -122,7 +124,9 @@ def delete_field(object_api_name: str, field_api_name: str, path: Path = ("input
             raise NotFound.single(
                 "UNKNOWN_FIELD", f"'{object_api_name}' has no field '{field_api_name}'.", (*path, "field")
             )
-        return state.with_object(obj.evolve(fields=tuple(f for f in obj.fields if f.api_name != field_api_name)))
+        return state.with_object(
+            obj.evolve(fields=tuple(f for f in obj.fields if f.api_name != field_api_name))
+        )
 
     return Edit(build, path)
 

@@ -15,7 +15,7 @@ import jsonschema
 from tessera.metadata.fields import FIELD_TYPES, field_type
 from tessera.metadata.fields.base import FieldValueError
 from tessera.metadata.model import FieldDef, MetadataState, ObjectDef, new_id
-from tessera.metadata.names import snake_case_from_label
+from tessera.metadata.names import field_name_problems, snake_case_from_label
 from tessera.platform.errors import Path, Problem, TesseraError
 
 FIELD_KEYS = {"id", "api_name", "label", "type", "required", "unique", "default", "help_text", "options"}
@@ -29,10 +29,18 @@ def label_from_name(api_name: str) -> str:
 def schema_problems(schema: Mapping[str, Any], value: Any, path: Path) -> list[Problem]:
     validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
     return [
-        Problem("INVALID_OPTIONS", f"Option {'.'.join(map(str, e.absolute_path)) or 'value'}: "
-                f"{e.message}.", (*path, *e.absolute_path))
+        Problem("INVALID_OPTIONS", f"Option {'.'.join(map(str, e.absolute_path)) or 'options'}: "
+                f"{readable(e)}", (*path, *e.absolute_path))
         for e in sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.absolute_path)))
     ]
+
+
+def readable(error: jsonschema.ValidationError) -> str:
+    """A JSON Schema error in words: a pattern failure quotes what the option expects."""
+    description = error.schema.get("description") if isinstance(error.schema, Mapping) else None
+    if error.validator == "pattern" and description:
+        return f"{error.instance!r} is not valid. Expected: {description}"
+    return f"{error.message}."
 
 
 def parse_id(value: Any, path: Path) -> uuid.UUID:
@@ -83,6 +91,7 @@ def build_field(
             (*path, "type"),
         ))
         raise TesseraError(problems)
+    problems.extend(field_name_problems(merged.get("api_name"), (*path, "api_name")))
     ftype = field_type(type_name)
     options = merged.get("options") or {}
     if not isinstance(options, Mapping):

@@ -31,7 +31,8 @@ WORKSPACE_SLUG_LENGTH = (2, 20)
 
 
 def name_problems(
-    name: object, path: Path, *, kind: str, length: tuple[int, int], system: bool = True
+    name: object, path: Path, *, kind: str, length: tuple[int, int], system: bool = True,
+    reserved: bool = True,
 ) -> list[Problem]:
     """What is wrong with ``name`` as the api name of a ``kind`` (empty when it is fine)."""
     if not isinstance(name, str) or not name:
@@ -56,7 +57,7 @@ def name_problems(
                 path,
             )
         ]
-    if name in RESERVED_WORDS:
+    if reserved and name in RESERVED_WORDS:
         return [
             Problem(
                 "NAME_RESERVED",
@@ -85,7 +86,10 @@ def field_name_problems(name: object, path: Path) -> list[Problem]:
 
 
 def workspace_slug_problems(slug: object, path: Path = ("slug",)) -> list[Problem]:
-    return name_problems(slug, path, kind="workspace", length=WORKSPACE_SLUG_LENGTH, system=False)
+    # A slug only appears prefixed (schema ws_<slug>, tables ws_<slug>__…): any word will do.
+    return name_problems(
+        slug, path, kind="workspace", length=WORKSPACE_SLUG_LENGTH, system=False, reserved=False
+    )
 
 
 def snake_case_from_label(label: str) -> str:

@@ -249,17 +249,14 @@ class Planner:
             name, unique = str(index.name), bool(index.unique)
             self.add(
                 f"Create {'unique ' if unique else ''}index {name} on {cols[0].name}",
-                lambda ops, name=name, unique=unique: ops.create_index(
-                    name, table, [cols[0].name], unique=unique, schema=schema
-                ),
+                create_index_action(name, table, cols[0].name, unique, schema),
             )
 
     def drop_indexes(self, obj: ObjectDef, fld: FieldDef, ctx: ColumnContext) -> None:
         table, schema = self.ns.table_name(obj.api_name), self.ns.schema
         for index in field_indexes(fld, field_columns(fld, ctx)):
             name = str(index.name)
-            self.add(f"Drop index {name}",
-                     lambda ops, name=name: ops.drop_index(name, table_name=table, schema=schema))
+            self.add(f"Drop index {name}", drop_index_action(name, table, schema))
 
     def start_sequence(self, fld: FieldDef, existing: ObjectDef | None) -> Action:
         """The counter row of an auto-number field; existing records are numbered in
@@ -286,7 +283,9 @@ class Planner:
         def start_counter(ops: Operations) -> None:
             if update_sql is not None:
                 ops.execute(sa.text(update_sql))
-            last = sa.literal_column(f"{count_sql} + {start - 1}") if count_sql else start - 1
+            last: sa.ColumnElement[Any] = (
+                sa.literal_column(f"{count_sql} + {start - 1}") if count_sql else sa.literal(start - 1)
+            )
             ops.execute(
                 sa.insert(auto_number_sequences).from_select(
                     ["field_id", "last_value"],
@@ -341,12 +340,8 @@ class Planner:
             for old_col, new_col in zip(
                 field_type(before.type).column_names(before), ftype.column_names(after), strict=False
             ):
-                self.add(
-                    f"Rename column {old_col} to {new_col}",
-                    lambda ops, o=old_col, n=new_col: ops.alter_column(
-                        table, o, new_column_name=n, schema=schema
-                    ),
-                )
+                self.add(f"Rename column {old_col} to {new_col}",
+                         rename_column_action(table, old_col, new_col, schema))
         if change.storage_changed:
             self.convert(obj, before, after, label)
         if before.unique != after.unique or change.type_changed:
@@ -451,6 +446,27 @@ class Planner:
                                        ondelete=ondelete, source_schema=schema, referent_schema=schema)
 
         self.add(f"Make '{obj.api_name}.{fld.api_name}' {fld.options['on_delete']} on delete", rebuild)
+
+
+def create_index_action(name: str, table: str, column: str, unique: bool, schema: str | None) -> Action:
+    def create(ops: Operations) -> None:
+        ops.create_index(name, table, [column], unique=unique, schema=schema)
+
+    return create
+
+
+def drop_index_action(name: str, table: str, schema: str | None) -> Action:
+    def drop(ops: Operations) -> None:
+        ops.drop_index(name, table_name=table, schema=schema)
+
+    return drop
+
+
+def rename_column_action(table: str, old: str, new: str, schema: str | None) -> Action:
+    def rename(ops: Operations) -> None:
+        ops.alter_column(table, old, new_column_name=new, schema=schema)
+
+    return rename
 
 
 def plan_changes(

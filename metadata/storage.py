@@ -90,9 +90,7 @@ def field_indexes(fld: FieldDef, table_columns: list[sa.Column[object]]) -> list
     return []
 
 
-def build_table(
-    obj: ObjectDef, ctx: ColumnContext, metadata: sa.MetaData | None = None
-) -> sa.Table:
+def build_table(obj: ObjectDef, ctx: ColumnContext, metadata: sa.MetaData | None = None) -> sa.Table:
     """The SQLAlchemy table of an object's records."""
     metadata = metadata if metadata is not None else sa.MetaData()
     columns: list[sa.Column[object]] = system_columns()

@@ -133,7 +133,7 @@ def write_rows(conn: Connection, workspace: Workspace, before: MetadataState, af
     for obj in after.objects:
         old_obj = before.object_by_id(obj.id)
         for position, fld in enumerate(obj.fields):
-            old = old_obj.field_by_id(fld.id) if old_obj else None
+            old_field = old_obj.field_by_id(fld.id) if old_obj else None
             values = {
                 "api_name": fld.api_name,
                 "label": fld.label,
@@ -146,10 +146,10 @@ def write_rows(conn: Connection, workspace: Workspace, before: MetadataState, af
                 "position": position,
                 "updated_at": now,
             }
-            if old is None:
+            if old_field is None:
                 conn.execute(sa.insert(fields_table).values(
                     id=fld.id, workspace_id=workspace.id, object_id=obj.id, created_at=now, **values))
-            elif old != fld or old_obj is None or old_obj.fields.index(old) != position:
+            elif old_field != fld or old_obj is None or old_obj.fields.index(old_field) != position:
                 conn.execute(sa.update(fields_table).where(fields_table.c.id == fld.id).values(**values))
 
 

@@ -44,9 +44,7 @@ class TesseraError(Exception):
         super().__init__(self.problems[0].message)
 
     @classmethod
-    def single(
-        cls, code: str, message: str, path: Path = (), **details: Any
-    ) -> TesseraError:
+    def single(cls, code: str, message: str, path: Path = (), **details: Any) -> TesseraError:
         return cls([Problem(code, message, path, details)])
 
     @property

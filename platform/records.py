@@ -84,7 +84,7 @@ class RecordService:
         with self.engine.connect() as conn:
             _, _, obj, table = self._context(conn, workspace_slug, object_api_name)
             row = conn.execute(sa.select(table).where(table.c.id == record_id)).mappings().first()
-            return None if row is None else record_from_row(obj, row)
+            return None if row is None else record_from_row(obj, dict(row))
 
     @staticmethod
     def coerce_values(obj: ObjectDef, values: Mapping[str, Any]) -> dict[str, Any]:

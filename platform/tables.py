@@ -31,9 +31,7 @@ objects = sa.Table(
     "objects",
     platform_metadata,
     sa.Column("id", sa.Uuid, primary_key=True),
-    sa.Column(
-        "workspace_id", sa.Uuid, sa.ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
-    ),
+    sa.Column("workspace_id", sa.Uuid, sa.ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
     sa.Column("api_name", sa.String(64), nullable=False),
     sa.Column("plural_api_name", sa.String(64), nullable=False),
     sa.Column("label_singular", sa.String(200), nullable=False),
@@ -49,9 +47,7 @@ fields = sa.Table(
     "fields",
     platform_metadata,
     sa.Column("id", sa.Uuid, primary_key=True),
-    sa.Column(
-        "workspace_id", sa.Uuid, sa.ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
-    ),
+    sa.Column("workspace_id", sa.Uuid, sa.ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
     sa.Column("object_id", sa.Uuid, sa.ForeignKey("objects.id", ondelete="CASCADE"), nullable=False),
     sa.Column("api_name", sa.String(64), nullable=False),
     sa.Column("label", sa.String(200), nullable=False),
@@ -72,9 +68,7 @@ metadata_changes = sa.Table(
     "metadata_changes",
     platform_metadata,
     sa.Column("id", sa.Uuid, primary_key=True),
-    sa.Column(
-        "workspace_id", sa.Uuid, sa.ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
-    ),
+    sa.Column("workspace_id", sa.Uuid, sa.ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("actor", sa.String(200), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),

@@ -62,12 +62,18 @@ class WorkspaceService:
                 raise TesseraError.single(
                     "DUPLICATE_NAME", f"A workspace named '{slug}' already exists.", ("slug",)
                 )
-            workspace = Workspace(uuid.uuid4(), slug, name or slug.replace("_", " ").title(), 0,
-                                  dt.datetime.now(dt.UTC))
-            conn.execute(sa.insert(workspaces).values(
-                id=workspace.id, slug=workspace.slug, name=workspace.name,
-                metadata_version=0, created_at=workspace.created_at,
-            ))
+            workspace = Workspace(
+                uuid.uuid4(), slug, name or slug.replace("_", " ").title(), 0, dt.datetime.now(dt.UTC)
+            )
+            conn.execute(
+                sa.insert(workspaces).values(
+                    id=workspace.id,
+                    slug=workspace.slug,
+                    name=workspace.name,
+                    metadata_version=0,
+                    created_at=workspace.created_at,
+                )
+            )
             schema = workspace.namespace(conn.dialect.name).schema
             if schema:
                 conn.execute(sa.schema.CreateSchema(schema))

@@ -117,7 +117,9 @@ def object_factory(store: MetadataStore, workspace: str) -> Callable[..., Object
     """Creates an object in ``workspace``: ``object_factory("deal", fields=[...])``."""
 
     def make(api_name: str = "deal", fields: list[dict[str, Any]] | None = None, **attrs: Any) -> ObjectDef:
-        result = store.apply(workspace, changes.create_object({"api_name": api_name, "fields": fields or [], **attrs}))
+        result = store.apply(
+            workspace, changes.create_object({"api_name": api_name, "fields": fields or [], **attrs})
+        )
         assert result.state is not None
         obj = result.state.object_named(api_name)
         assert obj is not None

@@ -116,6 +116,8 @@ class CurrencyType(FieldType):
     def coerce(self, fld: FieldDef, value: Any) -> Any:
         if value is None:
             return None
+        amount: Any
+        code: Any
         if isinstance(value, Money):
             amount, code = value.amount, value.currency_code
         elif isinstance(value, Mapping):

@@ -42,8 +42,10 @@ def upgrade() -> None:
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.Column("updated_at", UTCDateTime, nullable=False),
         sa.ForeignKeyConstraint(
-            ["workspace_id"], ["workspaces.id"],
-            name="fk_objects_workspace_id_workspaces", ondelete="CASCADE",
+            ["workspace_id"],
+            ["workspaces.id"],
+            name="fk_objects_workspace_id_workspaces",
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name="pk_objects"),
         sa.UniqueConstraint("workspace_id", "api_name", name="uq_objects_workspace_id_api_name"),
@@ -68,8 +70,10 @@ def upgrade() -> None:
             ["object_id"], ["objects.id"], name="fk_fields_object_id_objects", ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["workspace_id"], ["workspaces.id"],
-            name="fk_fields_workspace_id_workspaces", ondelete="CASCADE",
+            ["workspace_id"],
+            ["workspaces.id"],
+            name="fk_fields_workspace_id_workspaces",
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name="pk_fields"),
         sa.UniqueConstraint("object_id", "api_name", name="uq_fields_object_id_api_name"),
@@ -86,21 +90,23 @@ def upgrade() -> None:
         sa.Column("changes", JSONValue, nullable=False),
         sa.Column("plan", JSONValue, nullable=False),
         sa.ForeignKeyConstraint(
-            ["workspace_id"], ["workspaces.id"],
-            name="fk_metadata_changes_workspace_id_workspaces", ondelete="CASCADE",
+            ["workspace_id"],
+            ["workspaces.id"],
+            name="fk_metadata_changes_workspace_id_workspaces",
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name="pk_metadata_changes"),
-        sa.UniqueConstraint(
-            "workspace_id", "version", name="uq_metadata_changes_workspace_id_version"
-        ),
+        sa.UniqueConstraint("workspace_id", "version", name="uq_metadata_changes_workspace_id_version"),
     )
     op.create_table(
         "auto_number_sequences",
         sa.Column("field_id", sa.Uuid, nullable=False),
         sa.Column("last_value", sa.BigInteger, nullable=False),
         sa.ForeignKeyConstraint(
-            ["field_id"], ["fields.id"],
-            name="fk_auto_number_sequences_field_id_fields", ondelete="CASCADE",
+            ["field_id"],
+            ["fields.id"],
+            name="fk_auto_number_sequences_field_id_fields",
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("field_id", name="pk_auto_number_sequences"),
     )

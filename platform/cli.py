@@ -1,0 +1,217 @@
+"""The ``tessera`` command."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from tessera.metadata.document import (
+    document_schema,
+    document_state,
+    dump_document,
+    export_document,
+    load_document,
+)
+from tessera.metadata.store import MetadataStore
+from tessera.platform import migrate as migrations
+from tessera.platform.database import create_engine
+from tessera.platform.errors import TesseraError
+from tessera.platform.settings import Settings
+from tessera.platform.workspaces import WorkspaceService
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reports_errors(command: F) -> F:
+    """Print a Tessera error as ``error [CODE] at path: message`` and exit with status 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except TesseraError as exc:
+            for problem in exc.problems:
+                where = f" at {'.'.join(map(str, problem.path))}" if problem.path else ""
+                click.echo(f"error [{problem.code}]{where}: {problem.message}", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class Services:
+    """Settings and database for one command, created on first use."""
+
+    def __init__(self) -> None:
+        self.settings = Settings.from_env()
+        self._engine: Any = None
+
+    @property
+    def engine(self) -> Any:
+        if self._engine is None:
+            self._engine = create_engine(self.settings.database_url)
+        return self._engine
+
+
+pass_services = click.make_pass_decorator(Services, ensure=True)
+WORKSPACE_OPTION = click.option(
+    "--workspace", "-w", default=None, help="Workspace slug (default: TESSERA_DEFAULT_WORKSPACE)."
+)
+
+
+@click.group()
+@click.version_option(package_name="tessera-crm")
+def main() -> None:
+    """Tessera: a CRM platform configured without code and served over GraphQL."""
+
+
+@main.command()
+@pass_services
+def config(services: Services) -> None:
+    """Print the effective settings and where each comes from."""
+    for variable, value, meaning in services.settings.describe():
+        click.echo(f"{variable}={value}")
+        click.echo(f"    {meaning}")
+
+
+@main.command()
+@pass_services
+def migrate(services: Services) -> None:
+    """Create or upgrade the platform's own tables (alembic migrations)."""
+    migrations.upgrade(services.engine)
+    click.echo(f"database at revision {migrations.current_revision(services.engine)}")
+
+
+@main.command()
+@pass_services
+@reports_errors
+def init(services: Services) -> None:
+    """Apply migrations and create the default workspace if missing."""
+    initialize(services)
+
+
+def initialize(services: Services) -> None:
+    migrations.upgrade(services.engine)
+    workspace = WorkspaceService(services.engine).ensure(services.settings.default_workspace)
+    click.echo(
+        f"database ready; default workspace '{workspace.slug}' (metadata version "
+        f"{workspace.metadata_version})"
+    )
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to bind (default: TESSERA_HOST).")
+@click.option("--port", type=int, default=None, help="Port (default: TESSERA_PORT).")
+@pass_services
+@reports_errors
+def serve(services: Services, host: str | None, port: int | None) -> None:
+    """Initialise the database if needed and serve the HTTP API."""
+    import uvicorn
+
+    from tessera.platform.app import create_app
+
+    initialize(services)
+    settings = services.settings
+    host, port = host or settings.host, port or settings.port
+    click.echo(f"metadata API: http://{host}:{port}/graphql/metadata")
+    uvicorn.run(create_app(settings, services.engine), host=host, port=port, log_level=settings.log_level)
+
+
+@main.group()
+def workspace() -> None:
+    """Create and list workspaces."""
+
+
+@workspace.command("create")
+@click.argument("slug")
+@click.option("--name", default=None, help="Display name (default: from the slug).")
+@pass_services
+@reports_errors
+def workspace_create(services: Services, slug: str, name: str | None) -> None:
+    """Create the workspace SLUG with an empty data model."""
+    created = WorkspaceService(services.engine).create(slug, name)
+    click.echo(f"created workspace '{created.slug}' ({created.name})")
+
+
+@workspace.command("list")
+@pass_services
+def workspace_list(services: Services) -> None:
+    """List workspaces with their metadata version."""
+    for ws in WorkspaceService(services.engine).list():
+        click.echo(f"{ws.slug}\t{ws.name}\tversion {ws.metadata_version}")
+
+
+@main.group()
+def metadata() -> None:
+    """Export, apply and inspect a workspace's data model."""
+
+
+@metadata.command("export")
+@WORKSPACE_OPTION
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+@pass_services
+@reports_errors
+def metadata_export(services: Services, workspace: str | None, fmt: str) -> None:
+    """Print the data model as YAML (or JSON)."""
+    slug = workspace or services.settings.default_workspace
+    state = MetadataStore(services.engine).state(slug)
+    click.echo(dump_document(export_document(state, slug), fmt), nl=False)
+
+
+@metadata.command("apply")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@WORKSPACE_OPTION
+@click.option("--dry-run", is_flag=True, help="Show the plan without changing anything.")
+@click.option("--confirm-data-loss", is_flag=True, help="Allow changes that delete data.")
+@pass_services
+@reports_errors
+def metadata_apply(
+    services: Services, file: Path, workspace: str | None, dry_run: bool, confirm_data_loss: bool
+) -> None:
+    """Make the data model match FILE (objects and fields left out are deleted)."""
+    slug = workspace or services.settings.default_workspace
+    document = load_document(file.read_text())
+    result = MetadataStore(services.engine).apply(
+        slug,
+        lambda current: document_state(document, current),
+        actor="cli",
+        dry_run=dry_run,
+        confirm_data_loss=confirm_data_loss,
+    )
+    if not result.changes:
+        click.echo(f"nothing to change (metadata version {result.version})")
+        return
+    for change in result.changes:
+        click.echo(f"- {change.describe()}")
+    for step in result.plan:
+        marker = " [deletes data]" if step["destructive"] else ""
+        click.echo(f"  * {step['description']}{marker}")
+        for sql in step["sql"]:
+            click.echo("      " + sql.replace("\n", "\n      "))
+    if dry_run:
+        click.echo("dry run: nothing was changed")
+    else:
+        click.echo(f"applied: metadata version {result.version}")
+
+
+@metadata.command("log")
+@WORKSPACE_OPTION
+@click.option("--limit", type=int, default=20, show_default=True)
+@pass_services
+@reports_errors
+def metadata_log(services: Services, workspace: str | None, limit: int) -> None:
+    """Show the latest applied changes (who, when, what)."""
+    slug = workspace or services.settings.default_workspace
+    for entry in MetadataStore(services.engine).change_log(slug, limit=limit):
+        click.echo(f"v{entry.version}\t{entry.created_at:%Y-%m-%d %H:%M:%S}\t{entry.actor}\t{entry.summary}")
+
+
+@metadata.command("schema")
+def metadata_schema() -> None:
+    """Print the JSON Schema of metadata documents."""
+    click.echo(json.dumps(document_schema(), indent=2))

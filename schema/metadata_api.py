@@ -1,0 +1,248 @@
+"""The metadata API, served at ``/graphql/metadata``: read and change a workspace's data
+model. The workspace is named by the ``X-Tessera-Workspace`` header (default: the
+configured default workspace)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+
+import strawberry
+from starlette.concurrency import run_in_threadpool
+from strawberry.types import Info
+
+from tessera.metadata import changes
+from tessera.metadata.changes import Edit
+from tessera.metadata.store import MetadataStore
+from tessera.platform.errors import TesseraError
+from tessera.platform.workspaces import WorkspaceService
+from tessera.schema.errors import MaskUnexpectedErrors, QuietSchema, to_graphql_error
+from tessera.schema.metadata_types import (
+    CreateFieldInput,
+    CreateObjectInput,
+    DeleteFieldInput,
+    DeleteObjectInput,
+    FieldTypeInfo,
+    MetadataChange,
+    MetadataChangeResult,
+    ObjectType,
+    ReorderFieldsInput,
+    UpdateFieldInput,
+    UpdateObjectInput,
+    WorkspaceType,
+    field_type_infos,
+    given,
+)
+
+T = TypeVar("T")
+
+
+@dataclass
+class MetadataContext:
+    """What resolvers of one request need."""
+
+    store: MetadataStore
+    workspaces: WorkspaceService
+    workspace: str
+    actor: str
+
+
+async def call(function: Callable[[], T]) -> T:
+    """Run blocking database work off the event loop; Tessera errors become GraphQL errors."""
+    try:
+        return await run_in_threadpool(function)
+    except TesseraError as exc:
+        raise to_graphql_error(exc) from exc
+
+
+def context(info: Info[MetadataContext, Any]) -> MetadataContext:
+    return info.context
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The workspace this request works on.")
+    async def workspace(self, info: Info[MetadataContext, Any]) -> WorkspaceType:
+        ctx = context(info)
+        return WorkspaceType.of(await call(lambda: ctx.workspaces.get(ctx.workspace)))
+
+    @strawberry.field(description="Every object of the workspace, in display order.")
+    async def objects(self, info: Info[MetadataContext, Any]) -> list[ObjectType]:
+        ctx = context(info)
+        state = await call(lambda: ctx.store.state(ctx.workspace))
+        return [ObjectType.of(o, state) for o in state.objects]
+
+    @strawberry.field(description="One object by api name, or null.")
+    async def object(self, info: Info[MetadataContext, Any], api_name: str) -> ObjectType | None:
+        ctx = context(info)
+        state = await call(lambda: ctx.store.state(ctx.workspace))
+        obj = state.object_named(api_name)
+        return ObjectType.of(obj, state) if obj else None
+
+    @strawberry.field(description="The field types and their options' JSON Schemas.")
+    def field_types(self) -> list[FieldTypeInfo]:
+        return field_type_infos()
+
+    @strawberry.field(description="Applied changes, newest first.")
+    async def change_log(
+        self, info: Info[MetadataContext, Any], since_version: int = 0, limit: int = 100
+    ) -> list[MetadataChange]:
+        ctx = context(info)
+        entries = await call(lambda: ctx.store.change_log(ctx.workspace, since_version, min(limit, 1000)))
+        return [MetadataChange.of(e) for e in entries]
+
+
+async def apply(
+    info: Info[MetadataContext, Any],
+    edit: Edit,
+    object_api_name: str | None,
+    *,
+    dry_run: bool,
+    expected_version: int | None,
+    confirm_data_loss: bool = False,
+) -> MetadataChangeResult:
+    ctx = context(info)
+    result = await call(
+        lambda: ctx.store.apply(
+            ctx.workspace,
+            edit,
+            actor=ctx.actor,
+            dry_run=dry_run,
+            confirm_data_loss=confirm_data_loss,
+            expected_version=expected_version,
+            focus=edit.focus,
+        )
+    )
+    return MetadataChangeResult.of(result, object_api_name)
+
+
+DryRun = Annotated[bool, strawberry.argument(description="Return the plan without changing anything.")]
+ExpectedVersion = Annotated[
+    int | None,
+    strawberry.argument(
+        description="Refuse the change (VERSION_CONFLICT) unless the data model is at this version."
+    ),
+]
+ConfirmDataLoss = Annotated[bool, strawberry.argument(description="Required when the change deletes data.")]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Create an object (and its table), optionally with fields.")
+    async def create_object(
+        self,
+        info: Info[MetadataContext, Any],
+        input: CreateObjectInput,  # noqa: A002 - GraphQL convention
+        dry_run: DryRun = False,
+        expected_version: ExpectedVersion = None,
+    ) -> MetadataChangeResult:
+        return await apply(
+            info,
+            changes.create_object(given(input)),
+            input.api_name,
+            dry_run=dry_run,
+            expected_version=expected_version,
+        )
+
+    @strawberry.mutation(description="Rename an object or change its labels and description.")
+    async def update_object(
+        self,
+        info: Info[MetadataContext, Any],
+        input: UpdateObjectInput,  # noqa: A002
+        dry_run: DryRun = False,
+        expected_version: ExpectedVersion = None,
+    ) -> MetadataChangeResult:
+        name = input.api_name if isinstance(input.api_name, str) else input.object
+        return await apply(
+            info,
+            changes.update_object(input.object, given(input, skip=("object",))),
+            name,
+            dry_run=dry_run,
+            expected_version=expected_version,
+        )
+
+    @strawberry.mutation(
+        description="Delete an object and its table (confirmDataLoss when it holds records)."
+    )
+    async def delete_object(
+        self,
+        info: Info[MetadataContext, Any],
+        input: DeleteObjectInput,  # noqa: A002
+        dry_run: DryRun = False,
+        expected_version: ExpectedVersion = None,
+        confirm_data_loss: ConfirmDataLoss = False,
+    ) -> MetadataChangeResult:
+        return await apply(
+            info,
+            changes.delete_object(input.object),
+            None,
+            dry_run=dry_run,
+            expected_version=expected_version,
+            confirm_data_loss=confirm_data_loss,
+        )
+
+    @strawberry.mutation(description="Add a field (and its column) to an object.")
+    async def create_field(
+        self,
+        info: Info[MetadataContext, Any],
+        input: CreateFieldInput,  # noqa: A002
+        dry_run: DryRun = False,
+        expected_version: ExpectedVersion = None,
+    ) -> MetadataChangeResult:
+        return await apply(
+            info,
+            changes.create_field(input.object, given(input, skip=("object",))),
+            input.object,
+            dry_run=dry_run,
+            expected_version=expected_version,
+        )
+
+    @strawberry.mutation(description="Change a field: rename, relabel, options, safe type changes.")
+    async def update_field(
+        self,
+        info: Info[MetadataContext, Any],
+        input: UpdateFieldInput,  # noqa: A002
+        dry_run: DryRun = False,
+        expected_version: ExpectedVersion = None,
+    ) -> MetadataChangeResult:
+        edit = changes.update_field(input.object, input.field, given(input, skip=("object", "field")))
+        return await apply(info, edit, input.object, dry_run=dry_run, expected_version=expected_version)
+
+    @strawberry.mutation(description="Delete a field and its column (confirmDataLoss when it holds values).")
+    async def delete_field(
+        self,
+        info: Info[MetadataContext, Any],
+        input: DeleteFieldInput,  # noqa: A002
+        dry_run: DryRun = False,
+        expected_version: ExpectedVersion = None,
+        confirm_data_loss: ConfirmDataLoss = False,
+    ) -> MetadataChangeResult:
+        return await apply(
+            info,
+            changes.delete_field(input.object, input.field),
+            input.object,
+            dry_run=dry_run,
+            expected_version=expected_version,
+            confirm_data_loss=confirm_data_loss,
+        )
+
+    @strawberry.mutation(description="Put an object's fields in a new display order.")
+    async def reorder_fields(
+        self,
+        info: Info[MetadataContext, Any],
+        input: ReorderFieldsInput,  # noqa: A002
+        dry_run: DryRun = False,
+        expected_version: ExpectedVersion = None,
+    ) -> MetadataChangeResult:
+        return await apply(
+            info,
+            changes.reorder_fields(input.object, input.fields),
+            input.object,
+            dry_run=dry_run,
+            expected_version=expected_version,
+        )
+
+
+def build_metadata_schema() -> strawberry.Schema:
+    return QuietSchema(query=Query, mutation=Mutation, extensions=[MaskUnexpectedErrors])

@@ -1,0 +1,286 @@
+"""GraphQL types of the metadata API (``/graphql/metadata``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from tessera.metadata.fields import FIELD_TYPES, field_type
+from tessera.metadata.model import FieldDef, MetadataState, ObjectDef
+from tessera.metadata.plan import DataLoss
+from tessera.metadata.store import ApplyResult, ChangeLogEntry
+from tessera.platform.workspaces import Workspace
+
+
+@strawberry.type(description="A field of an object.")
+class Field:
+    id: uuid.UUID
+    api_name: str
+    label: str
+    type: str
+    required: bool
+    unique: bool
+    default: JSON | None = strawberry.field(description="Default value, as written in the API.")
+    help_text: str
+    options: JSON = strawberry.field(description="Settings of the field type (see fieldTypes).")
+
+    @classmethod
+    def of(cls, fld: FieldDef, state: MetadataState) -> Field:
+        return cls(
+            id=fld.id,
+            api_name=fld.api_name,
+            label=fld.label,
+            type=fld.type,
+            required=fld.required,
+            unique=fld.unique,
+            default=fld.default,
+            help_text=fld.help_text,
+            options=JSON(field_type(fld.type).portable_options(fld.options, state)),
+        )
+
+
+@strawberry.type(description="A one-to-many relation: records of another object linking here.")
+class Relation:
+    name: str = strawberry.field(description="Name of the relation on this object, e.g. 'deals'.")
+    source_object: str = strawberry.field(description="Object whose lookup points here.")
+    source_field: str = strawberry.field(description="That lookup field.")
+
+
+@strawberry.type(name="Object", description="An object: a kind of record, stored in its own table.")
+class ObjectType:
+    id: uuid.UUID
+    api_name: str
+    plural_api_name: str
+    label_singular: str
+    label_plural: str
+    description: str
+    fields: list[Field]
+    relations: list[Relation] = strawberry.field(
+        description="Reverse one-to-many relations (lookups to this object)."
+    )
+
+    @classmethod
+    def of(cls, obj: ObjectDef, state: MetadataState) -> ObjectType:
+        return cls(
+            id=obj.id,
+            api_name=obj.api_name,
+            plural_api_name=obj.plural_api_name,
+            label_singular=obj.label_singular,
+            label_plural=obj.label_plural,
+            description=obj.description,
+            fields=[Field.of(f, state) for f in obj.fields],
+            relations=[
+                Relation(
+                    name=r.reverse_name,
+                    source_object=r.source_object.api_name,
+                    source_field=r.source_field.api_name,
+                )
+                for r in state.relations_to(obj.id)
+            ],
+        )
+
+
+@strawberry.type(name="Workspace")
+class WorkspaceType:
+    slug: str
+    name: str
+    metadata_version: int
+    created_at: dt.datetime
+
+    @classmethod
+    def of(cls, ws: Workspace) -> WorkspaceType:
+        return cls(slug=ws.slug, name=ws.name, metadata_version=ws.metadata_version, created_at=ws.created_at)
+
+
+@strawberry.type(description="A field type and the JSON Schema of its options.")
+class FieldTypeInfo:
+    name: str
+    label: str
+    description: str
+    options_schema: JSON
+    supports_unique: bool
+    supports_default: bool
+
+
+def field_type_infos() -> list[FieldTypeInfo]:
+    return [
+        FieldTypeInfo(
+            name=t.name,
+            label=t.label,
+            description=t.description,
+            options_schema=JSON(t.options_schema),
+            supports_unique=t.supports_unique,
+            supports_default=t.supports_default and not t.generated,
+        )
+        for t in FIELD_TYPES.values()
+    ]
+
+
+@strawberry.type(description="One step of a DDL plan.")
+class PlanStep:
+    description: str
+    destructive: bool = strawberry.field(description="Whether the step deletes data.")
+    sql: list[str] = strawberry.field(
+        description="The SQL it runs (a preview; SQLite table rebuilds are described)."
+    )
+
+
+@strawberry.type(description="Data a change deletes.")
+class DataLossInfo:
+    object: str
+    field: str | None
+    records: int
+
+
+@strawberry.type(description="What a metadata mutation did, or for a dry run would do.")
+class MetadataChangeResult:
+    applied: bool = strawberry.field(description="False for a dry run or when nothing changed.")
+    version: int = strawberry.field(description="The workspace's metadata version afterwards.")
+    changes: list[str]
+    plan: list[PlanStep]
+    data_loss: list[DataLossInfo]
+    object: ObjectType | None = strawberry.field(
+        description="The object the mutation was about, as it is (or would be)."
+    )
+
+    @classmethod
+    def of(cls, result: ApplyResult, object_api_name: str | None) -> MetadataChangeResult:
+        state = result.state
+        obj = state.object_named(object_api_name) if state and object_api_name else None
+        return cls(
+            applied=result.applied,
+            version=result.version,
+            changes=[c.describe() for c in result.changes],
+            plan=[
+                PlanStep(description=p["description"], destructive=p["destructive"], sql=p["sql"])
+                for p in result.plan
+            ],
+            data_loss=[data_loss(d) for d in result.data_loss],
+            object=ObjectType.of(obj, state) if obj and state else None,
+        )
+
+
+def data_loss(loss: DataLoss) -> DataLossInfo:
+    return DataLossInfo(object=loss.object, field=loss.field, records=loss.records)
+
+
+@strawberry.type(description="An applied metadata change, from the change log.")
+class MetadataChange:
+    version: int
+    actor: str
+    created_at: dt.datetime
+    summary: str
+    changes: JSON = strawberry.field(description="Each change with its before and after values.")
+    plan: JSON = strawberry.field(description="The DDL steps that were run.")
+
+    @classmethod
+    def of(cls, entry: ChangeLogEntry) -> MetadataChange:
+        return cls(
+            version=entry.version,
+            actor=entry.actor,
+            created_at=entry.created_at,
+            summary=entry.summary,
+            changes=JSON(entry.changes),
+            plan=JSON(entry.plan),
+        )
+
+
+# -- inputs --------------------------------------------------------------------------
+
+
+@strawberry.input(description="A field, inside createObject.")
+class FieldInput:
+    api_name: str
+    type: str
+    id: uuid.UUID | None = strawberry.UNSET
+    label: str | None = strawberry.UNSET
+    required: bool | None = strawberry.UNSET
+    unique: bool | None = strawberry.UNSET
+    default: JSON | None = strawberry.UNSET
+    help_text: str | None = strawberry.UNSET
+    options: JSON | None = strawberry.UNSET
+
+
+@strawberry.input
+class CreateObjectInput:
+    api_name: str
+    label_singular: str | None = strawberry.UNSET
+    label_plural: str | None = strawberry.UNSET
+    plural_api_name: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    fields: list[FieldInput] | None = strawberry.UNSET
+
+
+@strawberry.input
+class UpdateObjectInput:
+    object: str = strawberry.field(description="Current api name of the object.")
+    api_name: str | None = strawberry.UNSET
+    label_singular: str | None = strawberry.UNSET
+    label_plural: str | None = strawberry.UNSET
+    plural_api_name: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+
+
+@strawberry.input
+class DeleteObjectInput:
+    object: str
+
+
+@strawberry.input
+class CreateFieldInput:
+    object: str = strawberry.field(description="Api name of the object to add the field to.")
+    api_name: str
+    type: str
+    label: str | None = strawberry.UNSET
+    required: bool | None = strawberry.UNSET
+    unique: bool | None = strawberry.UNSET
+    default: JSON | None = strawberry.UNSET
+    help_text: str | None = strawberry.UNSET
+    options: JSON | None = strawberry.UNSET
+
+
+@strawberry.input(
+    description="Only the attributes given change; options given replace stored ones key by key."
+)
+class UpdateFieldInput:
+    object: str
+    field: str = strawberry.field(description="Current api name of the field.")
+    api_name: str | None = strawberry.UNSET
+    type: str | None = strawberry.UNSET
+    label: str | None = strawberry.UNSET
+    required: bool | None = strawberry.UNSET
+    unique: bool | None = strawberry.UNSET
+    default: JSON | None = strawberry.UNSET
+    help_text: str | None = strawberry.UNSET
+    options: JSON | None = strawberry.UNSET
+
+
+@strawberry.input
+class DeleteFieldInput:
+    object: str
+    field: str
+
+
+@strawberry.input
+class ReorderFieldsInput:
+    object: str
+    fields: list[str] = strawberry.field(description="Every field's api name, in the new order.")
+
+
+def given(value: Any, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The attributes of an input object that were given (not UNSET), snake_case keys;
+    nested inputs become dicts too."""
+    out: dict[str, Any] = {}
+    for name, attr in vars(value).items():
+        if name in skip or attr is strawberry.UNSET:
+            continue
+        if isinstance(attr, list):
+            attr = [given(item) if hasattr(item, "__strawberry_definition__") else item for item in attr]
+        elif isinstance(attr, uuid.UUID):
+            attr = str(attr)
+        out[name] = attr
+    return out
