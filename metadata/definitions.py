@@ -16,7 +16,7 @@ from tessera.metadata.fields import FIELD_TYPES, field_type
 from tessera.metadata.fields.base import FieldValueError
 from tessera.metadata.model import FieldDef, MetadataState, ObjectDef, new_id
 from tessera.metadata.names import field_name_problems, snake_case_from_label
-from tessera.platform.errors import Path, Problem, TesseraError
+from tessera.platform.errors import Path, Problem, TesseraError, dedupe
 
 FIELD_KEYS = {"id", "api_name", "label", "type", "required", "unique", "default", "help_text", "options"}
 OBJECT_KEYS = {"id", "api_name", "plural_api_name", "label_singular", "label_plural", "description", "fields"}
@@ -67,6 +67,22 @@ def build_field(
     existing: FieldDef | None = None,
 ) -> FieldDef:
     """A field from input; ``existing`` supplies what the input leaves out (an update)."""
+    try:
+        return _build_field(data, obj, state, path, existing)
+    except TesseraError as exc:
+        # The field could not be built, so whole-state validation will not see it: report
+        # its name's problems now, with the rest.
+        name = data.get("api_name", existing.api_name if existing else None)
+        raise TesseraError(dedupe([*exc.problems, *field_name_problems(name, (*path, "api_name"))])) from None
+
+
+def _build_field(
+    data: Mapping[str, Any],
+    obj: ObjectDef,
+    state: MetadataState,
+    path: Path,
+    existing: FieldDef | None,
+) -> FieldDef:
     problems = unknown_key_problems(data, FIELD_KEYS, "field", path)
     base: dict[str, Any] = {}
     if existing is not None:
@@ -91,7 +107,6 @@ def build_field(
             (*path, "type"),
         ))
         raise TesseraError(problems)
-    problems.extend(field_name_problems(merged.get("api_name"), (*path, "api_name")))
     ftype = field_type(type_name)
     options = merged.get("options") or {}
     if not isinstance(options, Mapping):
@@ -194,7 +209,10 @@ def build_object(
             except TesseraError as exc:
                 problems.extend(exc.problems)
         if problems:
-            raise TesseraError(problems)
+            for i, raw in enumerate(raw_fields):
+                if isinstance(raw, Mapping):
+                    problems += field_name_problems(raw.get("api_name"), (*path, "fields", i, "api_name"))
+            raise TesseraError(dedupe(problems))
         obj = obj.evolve(fields=tuple(built))
     return obj
 

@@ -162,8 +162,6 @@ def diff_states(before: MetadataState, after: MetadataState) -> list[Change]:
                 creations.append(FieldCreated(new, new_field))
         if any(getattr(old, a) != getattr(new, a) for a in OBJECT_ATTRIBUTES) or reordered(old, new):
             updates.insert(0, ObjectUpdated(old, new))
-    for new in after.objects:
-        if before.object_by_id(new.id) is None:
-            creations.insert(0, ObjectCreated(new))
-    return [*deletions, *updates, *creations]
+    created_objects: list[Change] = [ObjectCreated(o) for o in after.objects if before.object_by_id(o.id) is None]
+    return [*deletions, *updates, *created_objects, *creations]
 

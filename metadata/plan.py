@@ -43,6 +43,19 @@ from tessera.platform.errors import Problem, TesseraError
 from tessera.platform.tables import auto_number_sequences
 
 Action = Callable[[Operations], None]
+#: Where a field's input is, for error paths: (object, field) → path prefix.
+Locate = Callable[[ObjectDef, FieldDef], tuple[Any, ...]]
+
+
+def default_location(state: MetadataState) -> Locate:
+    """``objects.<i>.fields.<j>``: the position in a metadata document."""
+
+    def locate(obj: ObjectDef, fld: FieldDef) -> tuple[Any, ...]:
+        i = next(n for n, o in enumerate(state.objects) if o.id == obj.id)
+        j = next(n for n, f in enumerate(state.objects[i].fields) if f.id == fld.id)
+        return ("objects", i, "fields", j)
+
+    return locate
 
 
 @dataclass
@@ -83,8 +96,14 @@ class Planner:
     """Builds the plan for ``before`` → ``after`` in one workspace's namespace."""
 
     def __init__(
-        self, conn: Connection, namespace: Namespace, before: MetadataState, after: MetadataState
+        self,
+        conn: Connection,
+        namespace: Namespace,
+        before: MetadataState,
+        after: MetadataState,
+        locate: Locate | None = None,
     ) -> None:
+        self.locate = locate or default_location(after)
         self.conn = conn
         self.ns = namespace
         self.before = before
@@ -333,7 +352,7 @@ class Planner:
                     "UNSAFE_TYPE_CHANGE",
                     f"{label} cannot link to another object: its values are ids of "
                     "the current one. Add a new lookup field instead.",
-                    ("options", "target_object"),
+                    (*self.locate(obj, after), "options", "target_object"),
                 ))
                 return
         if before.api_name != after.api_name:
@@ -367,7 +386,7 @@ class Planner:
                 message = (f"This change of {label}'s options would lose data (fewer digits, "
                            "a removed option…). Keep the existing settings or add a new field.")
                 path = ("options",)
-            self.problems.append(Problem("UNSAFE_TYPE_CHANGE", message, path))
+            self.problems.append(Problem("UNSAFE_TYPE_CHANGE", message, (*self.locate(obj, after), *path)))
             return
         column = after.api_name
         quoted = self.quote(column)
@@ -385,7 +404,7 @@ class Planner:
                     f"{blocked} '{obj.api_name}' record(s) hold values of {label} that the "
                     "new settings cannot keep (too long, too large, or a removed option). "
                     "Fix those records or retire the option instead.",
-                    ("options",) if before.type == after.type else ("type",),
+                    (*self.locate(obj, after), "options" if before.type == after.type else "type"),
                     {"records": blocked},
                 ))
                 return
@@ -421,7 +440,7 @@ class Planner:
                 "DUPLICATE_VALUES",
                 f"{label} cannot become unique: {duplicated} value(s) appear in more than one "
                 "record. Make them distinct first.",
-                ("unique",),
+                (*self.locate(obj, current), "unique"),
                 {"values": duplicated},
             ))
 
@@ -475,9 +494,11 @@ def plan_changes(
     before: MetadataState,
     after: MetadataState,
     changes: list[Change],
+    locate: Locate | None = None,
 ) -> Plan:
-    """The plan for ``changes``; raises :class:`TesseraError` for an unsafe change."""
-    return Planner(conn, namespace, before, after).build(changes)
+    """The plan for ``changes``; raises :class:`TesseraError` for an unsafe change, with
+    paths placed by ``locate`` (default: positions in a metadata document)."""
+    return Planner(conn, namespace, before, after, locate).build(changes)
 
 
 def run_plan(conn: Connection, plan: Plan) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from tessera.metadata.diff import Change, diff_states
 from tessera.metadata.model import FieldDef, MetadataState, ObjectDef
-from tessera.metadata.plan import DataLoss, plan_changes, plan_summary, run_plan
+from tessera.metadata.plan import DataLoss, Locate, default_location, plan_changes, plan_summary, run_plan
 from tessera.metadata.validation import EntityKey, check_state
 from tessera.platform.database import schema_change_transaction
 from tessera.platform.errors import Path, TesseraError
@@ -153,6 +153,16 @@ def write_rows(conn: Connection, workspace: Workspace, before: MetadataState, af
                 conn.execute(sa.update(fields_table).where(fields_table.c.id == fld.id).values(**values))
 
 
+def focus_location(state: MetadataState, focus: Mapping[EntityKey, Path]) -> Locate:
+    """Error paths for the planner: the input's path for the entity an edit describes."""
+    default = default_location(state)
+
+    def locate(obj: ObjectDef, fld: FieldDef) -> Path:
+        return focus.get((obj.id, fld.id)) or default(obj, fld)
+
+    return locate
+
+
 class _RolledBack(Exception):
     """Leaves the transaction of a dry run, rolling it back."""
 
@@ -221,7 +231,7 @@ class MetadataStore:
             if not changes:
                 return ApplyResult(False, workspace.metadata_version, [], [], state=before)
             namespace = workspace.namespace(conn.dialect.name)
-            plan = plan_changes(conn, namespace, before, after, changes)
+            plan = plan_changes(conn, namespace, before, after, changes, focus_location(after, focus or {}))
             summary = plan_summary(plan, conn.dialect.name)
             if dry_run:
                 raise _RolledBack(ApplyResult(False, workspace.metadata_version, changes, summary,

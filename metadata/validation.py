@@ -9,7 +9,7 @@ import jsonschema
 from tessera.metadata.fields import field_type
 from tessera.metadata.model import MetadataState, ObjectDef
 from tessera.metadata.names import field_name_problems, object_name_problems
-from tessera.platform.errors import Path, Problem, TesseraError
+from tessera.platform.errors import Path, Problem, TesseraError, dedupe
 
 EntityKey = tuple[object, object | None]
 
@@ -75,17 +75,6 @@ def state_problems(
                     (*at(relation.source_object, src, j), "options", "reverse_name"),
                 ))
     return dedupe(problems)
-
-
-def dedupe(problems: list[Problem]) -> list[Problem]:
-    seen: set[tuple[str, tuple[object, ...]]] = set()
-    out = []
-    for p in problems:
-        key = (p.code, p.path)
-        if key not in seen:
-            seen.add(key)
-            out.append(p)
-    return out
 
 
 def check_state(state: MetadataState, focus: Mapping[EntityKey, Path] | None = None) -> None:

@@ -56,12 +56,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return JSONResponse({"status": "ok", "database": "ok"})
 
     async def index(request: Request) -> JSONResponse:
+        base = str(request.base_url).rstrip("/")
         return JSONResponse(
-            {
-                "name": "Tessera",
-                "metadata_api": str(request.url_for("metadata")),
-                "health": str(request.url_for("healthz")),
-            }
+            {"name": "Tessera", "metadata_api": f"{base}/graphql/metadata", "health": f"{base}/healthz"}
         )
 
     app = Starlette(

@@ -57,8 +57,12 @@ class Services:
             self._engine = create_engine(self.settings.database_url)
         return self._engine
 
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
 
-pass_services = click.make_pass_decorator(Services, ensure=True)
+
+pass_services = click.make_pass_decorator(Services)
 WORKSPACE_OPTION = click.option(
     "--workspace", "-w", default=None, help="Workspace slug (default: TESSERA_DEFAULT_WORKSPACE)."
 )
@@ -66,8 +70,11 @@ WORKSPACE_OPTION = click.option(
 
 @click.group()
 @click.version_option(package_name="tessera-crm")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Tessera: a CRM platform configured without code and served over GraphQL."""
+    services = ctx.ensure_object(Services)
+    ctx.call_on_close(services.close)
 
 
 @main.command()

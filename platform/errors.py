@@ -31,6 +31,17 @@ class Problem:
         return out
 
 
+def dedupe(problems: list[Problem]) -> list[Problem]:
+    """The problems without repeats (same code at the same path)."""
+    seen: set[tuple[str, Path]] = set()
+    unique = []
+    for problem in problems:
+        if (problem.code, problem.path) not in seen:
+            seen.add((problem.code, problem.path))
+            unique.append(problem)
+    return unique
+
+
 class TesseraError(Exception):
     """A request that cannot be carried out; nothing was changed.
 

@@ -16,13 +16,16 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from starlette.testclient import TestClient
 
 from tessera.metadata import changes
 from tessera.metadata.model import MetadataState, ObjectDef
 from tessera.metadata.store import ApplyResult, MetadataStore
 from tessera.platform import migrate
+from tessera.platform.app import create_app
 from tessera.platform.database import create_engine
 from tessera.platform.records import RecordService
+from tessera.platform.settings import Settings
 from tessera.platform.workspaces import WorkspaceService
 
 POSTGRES_SERVER_URL = os.environ.get(
@@ -141,3 +144,13 @@ def field_factory(store: MetadataStore, workspace: str) -> Callable[..., ApplyRe
 @pytest.fixture
 def state(store: MetadataStore, workspace: str) -> Callable[[], MetadataState]:
     return lambda: store.state(workspace)
+
+
+@pytest.fixture
+def client(engine: Engine, database_url: str, workspace: str) -> Iterator[TestClient]:
+    """An HTTP client of the app, whose default workspace is the test's fresh workspace."""
+    settings = Settings.from_env(
+        {"TESSERA_DATABASE_URL": database_url, "TESSERA_DEFAULT_WORKSPACE": workspace}
+    )
+    with TestClient(create_app(settings, engine)) as client:
+        yield client

@@ -1,26 +1,12 @@
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
-from tessera.platform.app import create_app
-from tessera.platform.settings import Settings
-
 GraphQL = Callable[..., dict[str, Any]]
-
-
-@pytest.fixture
-def client(engine: Engine, database_url: str, workspace: str) -> Iterator[TestClient]:
-    """An HTTP client of the app, whose default workspace is the test's fresh workspace."""
-    settings = Settings.from_env(
-        {"TESSERA_DATABASE_URL": database_url, "TESSERA_DEFAULT_WORKSPACE": workspace}
-    )
-    with TestClient(create_app(settings, engine)) as client:
-        yield client
 
 
 @pytest.fixture
