@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
@@ -65,7 +65,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         routes=[
             Route("/", index, name="index"),
             Route("/healthz", healthz, name="healthz"),
-            Mount("/graphql/metadata", MetadataGraphQL(engine, settings), name="metadata"),
+            # A route, not a mount: a mount would redirect POST /graphql/metadata to a trailing
+            # slash, and clients such as curl do not follow redirects of a POST.
+            Route(
+                "/graphql/metadata",
+                MetadataGraphQL(engine, settings),
+                name="metadata",
+                methods=["GET", "POST"],
+            ),
         ]
     )
     app.state.engine = engine

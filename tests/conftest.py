@@ -152,5 +152,5 @@ def client(engine: Engine, database_url: str, workspace: str) -> Iterator[TestCl
     settings = Settings.from_env(
         {"TESSERA_DATABASE_URL": database_url, "TESSERA_DEFAULT_WORKSPACE": workspace}
     )
-    with TestClient(create_app(settings, engine)) as client:
+    with TestClient(create_app(settings, engine), follow_redirects=False) as client:
         yield client
