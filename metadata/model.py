@@ -39,6 +39,9 @@ class FieldDef:
     default: Any = None
     help_text: str = ""
     options: Mapping[str, Any] = field(default_factory=dict)
+    #: metadata versions that created and last changed it (bookkeeping, not compared)
+    created_version: int = field(default=0, compare=False)
+    updated_version: int = field(default=0, compare=False)
 
     def evolve(self, **changes: Any) -> FieldDef:
         return replace(self, **changes)
@@ -55,6 +58,8 @@ class ObjectDef:
     label_plural: str
     description: str = ""
     fields: tuple[FieldDef, ...] = ()
+    created_version: int = field(default=0, compare=False)
+    updated_version: int = field(default=0, compare=False)
 
     def field_by_id(self, field_id: uuid.UUID) -> FieldDef | None:
         return next((f for f in self.fields if f.id == field_id), None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -69,6 +69,8 @@ def load_state(conn: Connection, workspace: Workspace) -> MetadataState:
                 default=row["default_value"],
                 help_text=row["help_text"],
                 options=row["options"],
+                created_version=row["created_version"],
+                updated_version=row["updated_version"],
             )
         )
     object_rows = conn.execute(
@@ -85,14 +87,19 @@ def load_state(conn: Connection, workspace: Workspace) -> MetadataState:
             label_plural=row["label_plural"],
             description=row["description"],
             fields=tuple(by_object.get(row["id"], [])),
+            created_version=row["created_version"],
+            updated_version=row["updated_version"],
         )
         for row in object_rows
     )
     return MetadataState(objects, workspace.metadata_version)
 
 
-def write_rows(conn: Connection, workspace: Workspace, before: MetadataState, after: MetadataState) -> None:
-    """Make the metadata rows of ``workspace`` say ``after``."""
+def write_rows(
+    conn: Connection, workspace: Workspace, before: MetadataState, after: MetadataState, version: int
+) -> None:
+    """Make the metadata rows of ``workspace`` say ``after``; rows created or changed are
+    stamped with ``version``. An object counts as changed when one of its fields does."""
     now = dt.datetime.now(dt.UTC)
     after_fields = {f.id for _, f in after.all_fields()}
     gone_fields = [f.id for _, f in before.all_fields() if f.id not in after_fields]
@@ -124,10 +131,11 @@ def write_rows(conn: Connection, workspace: Workspace, before: MetadataState, af
             "description": obj.description,
             "position": position,
             "updated_at": now,
+            "updated_version": version,
         }
         if old is None:
             conn.execute(sa.insert(objects_table).values(
-                id=obj.id, workspace_id=workspace.id, created_at=now, **values))
+                id=obj.id, workspace_id=workspace.id, created_at=now, created_version=version, **values))
         elif old != obj or before.objects.index(old) != position:
             conn.execute(sa.update(objects_table).where(objects_table.c.id == obj.id).values(**values))
     for obj in after.objects:
@@ -145,10 +153,12 @@ def write_rows(conn: Connection, workspace: Workspace, before: MetadataState, af
                 "options": dict(fld.options),
                 "position": position,
                 "updated_at": now,
+                "updated_version": version,
             }
             if old_field is None:
                 conn.execute(sa.insert(fields_table).values(
-                    id=fld.id, workspace_id=workspace.id, object_id=obj.id, created_at=now, **values))
+                    id=fld.id, workspace_id=workspace.id, object_id=obj.id, created_at=now,
+                    created_version=version, **values))
             elif old_field != fld or old_obj is None or old_obj.fields.index(old_field) != position:
                 conn.execute(sa.update(fields_table).where(fields_table.c.id == fld.id).values(**values))
 
@@ -245,9 +255,9 @@ class MetadataStore:
                     ("confirmDataLoss",),
                     data_loss=[loss.__dict__ for loss in plan.data_loss],
                 )
-            write_rows(conn, workspace, before, after)
-            run_plan(conn, plan)
             version = workspace.metadata_version + 1
+            write_rows(conn, workspace, before, after, version)
+            run_plan(conn, plan)
             conn.execute(
                 sa.update(workspaces).where(workspaces.c.id == workspace.id).values(metadata_version=version)
             )
@@ -261,8 +271,8 @@ class MetadataStore:
                 changes=[c.as_dict() for c in changes],
                 plan=summary,
             ))
-            return ApplyResult(True, version, changes, summary, plan.data_loss,
-                               state=MetadataState(after.objects, version))
+            applied = load_state(conn, replace(workspace, metadata_version=version))
+            return ApplyResult(True, version, changes, summary, plan.data_loss, state=applied)
 
     def change_log(self, workspace_slug: str, since_version: int = 0, limit: int = 100) -> list[ChangeLogEntry]:
         with self.engine.connect() as conn:

@@ -27,6 +27,8 @@ class Field:
     default: JSON | None = strawberry.field(description="Default value, as written in the API.")
     help_text: str
     options: JSON = strawberry.field(description="Settings of the field type (see fieldTypes).")
+    created_version: int = strawberry.field(description="Metadata version that created it.")
+    updated_version: int = strawberry.field(description="Metadata version that last changed it.")
 
     @classmethod
     def of(cls, fld: FieldDef, state: MetadataState) -> Field:
@@ -40,6 +42,8 @@ class Field:
             default=fld.default,
             help_text=fld.help_text,
             options=JSON(field_type(fld.type).portable_options(fld.options, state)),
+            created_version=fld.created_version,
+            updated_version=fld.updated_version,
         )
 
 
@@ -62,6 +66,10 @@ class ObjectType:
     relations: list[Relation] = strawberry.field(
         description="Reverse one-to-many relations (lookups to this object)."
     )
+    created_version: int = strawberry.field(description="Metadata version that created it.")
+    updated_version: int = strawberry.field(
+        description="Metadata version that last changed it or one of its fields."
+    )
 
     @classmethod
     def of(cls, obj: ObjectDef, state: MetadataState) -> ObjectType:
@@ -81,6 +89,8 @@ class ObjectType:
                 )
                 for r in state.relations_to(obj.id)
             ],
+            created_version=obj.created_version,
+            updated_version=obj.updated_version,
         )
 
 

@@ -54,6 +54,19 @@ def test_lookup_gives_the_target_a_reverse_relation(ok):
     assert lookup["options"] == {"target_object": "company", "on_delete": "set_null", "reverse_name": "deals"}
 
 
+def test_objects_and_fields_carry_the_versions_that_created_and_changed_them(ok):
+    ok(CREATE_COMPANY)
+    ok('mutation { createField(input: {object: "company", apiName: "size", type: "integer"}) { version } }')
+    ok('mutation { updateField(input: {object: "company", field: "name", label: "Legal name"}) { version } }')
+    company = ok('{ object(apiName: "company") { createdVersion updatedVersion '
+                 "fields { apiName createdVersion updatedVersion } } }")["object"]
+    assert (company["createdVersion"], company["updatedVersion"]) == (1, 3)
+    assert company["fields"] == [
+        {"apiName": "name", "createdVersion": 1, "updatedVersion": 3},
+        {"apiName": "size", "createdVersion": 2, "updatedVersion": 2},
+    ]
+
+
 def test_workspace_and_objects_queries(ok, workspace):
     ok(CREATE_COMPANY)
     data = ok("{ workspace { slug metadataVersion } objects { apiName } }")

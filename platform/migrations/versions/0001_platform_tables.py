@@ -39,6 +39,8 @@ def upgrade() -> None:
         sa.Column("label_plural", sa.String(200), nullable=False),
         sa.Column("description", sa.Text, server_default="", nullable=False),
         sa.Column("position", sa.Integer, nullable=False),
+        sa.Column("created_version", sa.Integer, nullable=False),
+        sa.Column("updated_version", sa.Integer, nullable=False),
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.Column("updated_at", UTCDateTime, nullable=False),
         sa.ForeignKeyConstraint(
@@ -64,6 +66,8 @@ def upgrade() -> None:
         sa.Column("help_text", sa.Text, server_default="", nullable=False),
         sa.Column("options", JSONValue, nullable=False),
         sa.Column("position", sa.Integer, nullable=False),
+        sa.Column("created_version", sa.Integer, nullable=False),
+        sa.Column("updated_version", sa.Integer, nullable=False),
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.Column("updated_at", UTCDateTime, nullable=False),
         sa.ForeignKeyConstraint(
