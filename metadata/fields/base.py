@@ -97,9 +97,7 @@ class FieldType:
         """Options as written in an export: stable ids of other metadata turned into names."""
         return dict(options)
 
-    def option_problems(
-        self, fld: FieldDef, obj: ObjectDef, state: MetadataState
-    ) -> list[Problem]:
+    def option_problems(self, fld: FieldDef, obj: ObjectDef, state: MetadataState) -> list[Problem]:
         """Rules the JSON Schema cannot express (paths relative to ``options``)."""
         return []
 
@@ -144,3 +142,28 @@ class FieldType:
         if fld.default is None:
             return None
         return self.coerce(fld, fld.default)
+
+
+class TextualFieldType(FieldType):
+    """A type stored as text. ``None`` and blank input mean no value; anything but a
+    string is refused; :meth:`coerce_text` checks and normalises the rest."""
+
+    #: what the field takes, in words, for the type-mismatch message
+    takes: ClassVar[str] = "text"
+
+    def column_type(self, fld: FieldDef) -> sa.types.TypeEngine[Any]:
+        # Text on both databases: limits are rules of the field, enforced on write, so
+        # changing them never rewrites the table.
+        return sa.Text()
+
+    def coerce(self, fld: FieldDef, value: Any) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise FieldValueError("TYPE_MISMATCH", f"'{fld.api_name}' takes {self.takes}.")
+        if value.strip() == "":
+            return None
+        return self.coerce_text(fld, value)
+
+    def coerce_text(self, fld: FieldDef, text: str) -> str:
+        return text

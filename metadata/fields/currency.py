@@ -79,14 +79,20 @@ class CurrencyType(FieldType):
         default = fld.options["default_currency"]
         if default is not None and not is_currency_code(default):
             problems.append(
-                Problem("INVALID_CURRENCY", f"'{default}' is not an ISO 4217 currency code.",
-                        ("default_currency",))
+                Problem(
+                    "INVALID_CURRENCY",
+                    f"'{default}' is not an ISO 4217 currency code.",
+                    ("default_currency",),
+                )
             )
         for i, code in enumerate(fld.options["allowed_currencies"] or []):
             if not is_currency_code(code):
                 problems.append(
-                    Problem("INVALID_CURRENCY", f"'{code}' is not an ISO 4217 currency code.",
-                            ("allowed_currencies", i))
+                    Problem(
+                        "INVALID_CURRENCY",
+                        f"'{code}' is not an ISO 4217 currency code.",
+                        ("allowed_currencies", i),
+                    )
                 )
         return problems
 

@@ -109,9 +109,7 @@ class DecimalType(FieldType):
     def coerce(self, fld: FieldDef, value: Any) -> Any:
         if value is None:
             return None
-        return coerce_decimal(
-            fld.api_name, value, int(fld.options["precision"]), int(fld.options["scale"])
-        )
+        return coerce_decimal(fld.api_name, value, int(fld.options["precision"]), int(fld.options["scale"]))
 
     def to_json(self, fld: FieldDef, value: Any) -> Any:
         return None if value is None else str(value)

@@ -41,8 +41,13 @@ class JsonType(FieldType):
         try:
             jsonschema.Draft202012Validator.check_schema(schema)
         except jsonschema.SchemaError as exc:
-            return [Problem("INVALID_JSON_SCHEMA", f"The schema is not a valid JSON Schema: "
-                            f"{exc.message}", ("schema", *exc.path))]
+            return [
+                Problem(
+                    "INVALID_JSON_SCHEMA",
+                    f"The schema is not a valid JSON Schema: {exc.message}",
+                    ("schema", *exc.path),
+                )
+            ]
         return []
 
     def column_type(self, fld: FieldDef) -> sa.types.TypeEngine[Any]:

@@ -43,8 +43,7 @@ class LookupType(FieldType):
             },
             "on_delete": {
                 "enum": list(ON_DELETE_SQL),
-                "description": "When the linked record is deleted: set_null (default), "
-                "restrict or cascade.",
+                "description": "When the linked record is deleted: set_null (default), restrict or cascade.",
             },
             "reverse_name": {
                 "type": ["string", "null"],
@@ -80,40 +79,55 @@ class LookupType(FieldType):
     def option_problems(self, fld: FieldDef, obj: ObjectDef, state: MetadataState) -> list[Problem]:
         target_ref = fld.options.get("target_object_id")
         if not target_ref:
-            return [Problem("OPTION_REQUIRED", "Name the object to link to in target_object.",
-                            ("target_object",))]
+            return [
+                Problem("OPTION_REQUIRED", "Name the object to link to in target_object.", ("target_object",))
+            ]
         if str(target_ref).startswith("unknown:"):
             name = str(target_ref).removeprefix("unknown:")
-            return [Problem("UNKNOWN_OBJECT", f"There is no object named '{name}' to link to.",
-                            ("target_object",))]
+            return [
+                Problem(
+                    "UNKNOWN_OBJECT", f"There is no object named '{name}' to link to.", ("target_object",)
+                )
+            ]
         target = state.object_by_id(uuid.UUID(str(target_ref)))
         if target is None:
-            return [Problem("UNKNOWN_OBJECT", f"There is no object with id {target_ref} to link to.",
-                            ("target_object_id",))]
+            return [
+                Problem(
+                    "UNKNOWN_OBJECT",
+                    f"There is no object with id {target_ref} to link to.",
+                    ("target_object_id",),
+                )
+            ]
         reverse = fld.options.get("reverse_name")
         if not reverse:
-            return [Problem(
-                "REVERSE_NAME_CONFLICT",
-                f"'{target.api_name}' already has a relation named '{obj.plural_api_name}'; "
-                "give this lookup a reverse_name.",
-                ("reverse_name",),
-            )]
+            return [
+                Problem(
+                    "REVERSE_NAME_CONFLICT",
+                    f"'{target.api_name}' already has a relation named '{obj.plural_api_name}'; "
+                    "give this lookup a reverse_name.",
+                    ("reverse_name",),
+                )
+            ]
         problems = [p for p in field_name_problems(reverse, ("reverse_name",))]
         if target.field_named(reverse) is not None:
-            problems.append(Problem(
-                "REVERSE_NAME_CONFLICT",
-                f"'{target.api_name}' has a field named '{reverse}'; choose another reverse_name.",
-                ("reverse_name",),
-            ))
+            problems.append(
+                Problem(
+                    "REVERSE_NAME_CONFLICT",
+                    f"'{target.api_name}' has a field named '{reverse}'; choose another reverse_name.",
+                    ("reverse_name",),
+                )
+            )
         for other in state.relations_to(target.id):
             if other.source_field.id != fld.id and other.reverse_name == reverse:
-                problems.append(Problem(
-                    "REVERSE_NAME_CONFLICT",
-                    f"'{target.api_name}.{reverse}' is already the reverse of "
-                    f"'{other.source_object.api_name}.{other.source_field.api_name}'; "
-                    "choose another reverse_name.",
-                    ("reverse_name",),
-                ))
+                problems.append(
+                    Problem(
+                        "REVERSE_NAME_CONFLICT",
+                        f"'{target.api_name}.{reverse}' is already the reverse of "
+                        f"'{other.source_object.api_name}.{other.source_field.api_name}'; "
+                        "choose another reverse_name.",
+                        ("reverse_name",),
+                    )
+                )
         return problems
 
     def columns(self, fld: FieldDef, ctx: ColumnContext) -> list[sa.Column[Any]]:
@@ -142,9 +156,7 @@ class LookupType(FieldType):
                 return uuid.UUID(value)
             except ValueError:
                 pass
-        raise FieldValueError(
-            "TYPE_MISMATCH", f"'{fld.api_name}' takes the id of a record (a UUID)."
-        )
+        raise FieldValueError("TYPE_MISMATCH", f"'{fld.api_name}' takes the id of a record (a UUID).")
 
     def to_json(self, fld: FieldDef, value: Any) -> Any:
         return None if value is None else str(value)

@@ -54,9 +54,7 @@ class MultiSelectType(SelectType):
         removed = self.removed_values(old, new)
         pg_rewrite = sqlite_rewrite = None
         if renames:
-            cases = " ".join(
-                f"WHEN {sql_literal(a)} THEN {sql_literal(b)}" for a, b in renames.items()
-            )
+            cases = " ".join(f"WHEN {sql_literal(a)} THEN {sql_literal(b)}" for a, b in renames.items())
             pg_rewrite = (
                 "CASE WHEN {col} IS NULL THEN NULL ELSE COALESCE((SELECT jsonb_agg(CASE e "
                 f"{cases} ELSE e END) FROM jsonb_array_elements_text({{col}}) AS e), "

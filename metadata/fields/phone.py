@@ -6,13 +6,13 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import phonenumbers
-import sqlalchemy as sa
 
-from tessera.metadata.fields.base import FieldType, FieldValueError
+from tessera.metadata.fields.base import FieldValueError, TextualFieldType
 from tessera.metadata.model import FieldDef
 
 
-class PhoneType(FieldType):
+class PhoneType(TextualFieldType):
+    takes = "a phone number"
     name = "phone"
     label = "Phone"
     description = "A telephone number, validated and stored in international E.164 form."
@@ -32,24 +32,13 @@ class PhoneType(FieldType):
     def normalize_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
         return {"default_region": None, **options}
 
-    def column_type(self, fld: FieldDef) -> sa.types.TypeEngine[Any]:
-        return sa.Text()
-
-    def coerce(self, fld: FieldDef, value: Any) -> Any:
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise FieldValueError("TYPE_MISMATCH", f"'{fld.api_name}' takes a phone number.")
-        if value.strip() == "":
-            return None
+    def coerce_text(self, fld: FieldDef, text: str) -> str:
         region = fld.options.get("default_region")
         try:
-            number = phonenumbers.parse(value, region)
+            number = phonenumbers.parse(text, region)
         except phonenumbers.NumberParseException:
             hint = "" if region else " Write it with its country code, e.g. +33 1 23 45 67 89."
-            raise FieldValueError(
-                "INVALID_PHONE", f"'{value}' is not a phone number.{hint}"
-            ) from None
+            raise FieldValueError("INVALID_PHONE", f"'{text}' is not a phone number.{hint}") from None
         if not phonenumbers.is_valid_number(number):
-            raise FieldValueError("INVALID_PHONE", f"'{value}' is not a valid phone number.")
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            raise FieldValueError("INVALID_PHONE", f"'{text}' is not a valid phone number.")
+        return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))

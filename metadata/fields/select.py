@@ -103,13 +103,19 @@ class SelectType(FieldType):
         for i, choice in enumerate(fld.options["choices"]):
             if choice["value"] in seen_values:
                 problems.append(
-                    Problem("DUPLICATE_OPTION", f"The option value '{choice['value']}' appears twice.",
-                            ("choices", i, "value"))
+                    Problem(
+                        "DUPLICATE_OPTION",
+                        f"The option value '{choice['value']}' appears twice.",
+                        ("choices", i, "value"),
+                    )
                 )
             if choice["id"] in seen_ids:
                 problems.append(
-                    Problem("DUPLICATE_OPTION", f"The option id '{choice['id']}' appears twice.",
-                            ("choices", i, "id"))
+                    Problem(
+                        "DUPLICATE_OPTION",
+                        f"The option id '{choice['id']}' appears twice.",
+                        ("choices", i, "id"),
+                    )
                 )
             seen_values.add(choice["value"])
             seen_ids.add(choice["id"])
@@ -126,8 +132,7 @@ class SelectType(FieldType):
         if value not in allowed:
             raise FieldValueError(
                 "INVALID_OPTION",
-                f"'{value}' is not an option of '{fld.api_name}'; choose one of: "
-                f"{', '.join(allowed)}.",
+                f"'{value}' is not an option of '{fld.api_name}'; choose one of: {', '.join(allowed)}.",
             )
         return value
 
@@ -165,9 +170,7 @@ class SelectType(FieldType):
         removed = self.removed_values(old, new)
         rewrite = None
         if renames:
-            cases = " ".join(
-                f"WHEN {sql_literal(a)} THEN {sql_literal(b)}" for a, b in renames.items()
-            )
+            cases = " ".join(f"WHEN {sql_literal(a)} THEN {sql_literal(b)}" for a, b in renames.items())
             rewrite = f"CASE {{col}} {cases} ELSE {{col}} END"
         blocking = None
         if removed:

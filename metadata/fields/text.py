@@ -5,56 +5,46 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-import sqlalchemy as sa
-
-from tessera.metadata.fields.base import Conversion, FieldType, FieldValueError
+from tessera.metadata.fields.base import Conversion, FieldValueError, TextualFieldType
 from tessera.metadata.model import FieldDef
 
 #: types whose stored text can become plain text as it is
 TEXT_SOURCES = frozenset({"text", "long_text", "email", "phone", "url", "select"})
 
 
-class TextType(FieldType):
-    name = "text"
-    label = "Text"
-    description = "A single line of text."
-    default_max_length: ClassVar[int] = 255
-    max_max_length: ClassVar[int] = 10_000
-    options_schema: ClassVar[dict[str, Any]] = {
+def max_length_options_schema(default: int, maximum: int) -> dict[str, Any]:
+    return {
         "type": "object",
         "additionalProperties": False,
         "properties": {
             "max_length": {
                 "type": "integer",
                 "minimum": 1,
-                "maximum": 10_000,
-                "description": "Longest value accepted, in characters (default 255).",
+                "maximum": maximum,
+                "description": f"Longest value accepted, in characters (default {default}).",
             }
         },
     }
 
+
+class TextType(TextualFieldType):
+    name = "text"
+    label = "Text"
+    description = "A single line of text."
+    default_max_length: ClassVar[int] = 255
+    options_schema: ClassVar[dict[str, Any]] = max_length_options_schema(255, 10_000)
+
     def normalize_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
         return {"max_length": self.default_max_length, **options}
 
-    def column_type(self, fld: FieldDef) -> sa.types.TypeEngine[Any]:
-        # Text on both databases: the length is a rule of the field, enforced on write,
-        # so changing it never rewrites the table.
-        return sa.Text()
-
-    def coerce(self, fld: FieldDef, value: Any) -> Any:
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise FieldValueError("TYPE_MISMATCH", f"'{fld.api_name}' takes text.")
-        if value.strip() == "":
-            return None
+    def coerce_text(self, fld: FieldDef, text: str) -> str:
         limit = int(fld.options["max_length"])
-        if len(value) > limit:
+        if len(text) > limit:
             raise FieldValueError(
                 "VALUE_TOO_LONG",
-                f"'{fld.api_name}' takes at most {limit} characters ({len(value)} given).",
+                f"'{fld.api_name}' takes at most {limit} characters ({len(text)} given).",
             )
-        return value
+        return text
 
     def needs_conversion(self, old: FieldDef, new: FieldDef) -> bool:
         return int(new.options["max_length"]) < int(old.options["max_length"])
@@ -77,16 +67,5 @@ class LongTextType(TextType):
     label = "Long text"
     description = "Several lines of text (notes, descriptions)."
     default_max_length = 100_000
-    options_schema: ClassVar[dict[str, Any]] = {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "max_length": {
-                "type": "integer",
-                "minimum": 1,
-                "maximum": 1_000_000,
-                "description": "Longest value accepted, in characters (default 100000).",
-            }
-        },
-    }
+    options_schema: ClassVar[dict[str, Any]] = max_length_options_schema(100_000, 1_000_000)
     supports_unique = False

@@ -6,15 +6,14 @@ from __future__ import annotations
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
-
-from tessera.metadata.fields.base import FieldType, FieldValueError
+from tessera.metadata.fields.base import FieldValueError, TextualFieldType
 from tessera.metadata.model import FieldDef
 
 MAX_URL_LENGTH = 2048
 
 
-class UrlType(FieldType):
+class UrlType(TextualFieldType):
+    takes = "a web address"
     name = "url"
     label = "URL"
     description = "A web address (http or https)."
@@ -24,33 +23,23 @@ class UrlType(FieldType):
         "properties": {},
     }
 
-    def column_type(self, fld: FieldDef) -> sa.types.TypeEngine[Any]:
-        return sa.Text()
-
-    def coerce(self, fld: FieldDef, value: Any) -> Any:
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise FieldValueError("TYPE_MISMATCH", f"'{fld.api_name}' takes a web address.")
-        text = value.strip()
-        if text == "":
-            return None
-        if "://" not in text:
-            text = f"https://{text}"
-        parts = urlsplit(text)
+    def coerce_text(self, fld: FieldDef, text: str) -> str:
+        url = text.strip()
+        if "://" not in url:
+            url = f"https://{url}"
+        parts = urlsplit(url)
         host = parts.hostname or ""
         if (
             parts.scheme not in ("http", "https")
             or not host
-            or " " in text
+            or " " in url
             or ("." not in host and host != "localhost")
         ):
             raise FieldValueError(
-                "INVALID_URL",
-                f"'{value}' is not a web address; write it like https://example.com/page.",
+                "INVALID_URL", f"'{text}' is not a web address; write it like https://example.com/page."
             )
-        if len(text) > MAX_URL_LENGTH:
+        if len(url) > MAX_URL_LENGTH:
             raise FieldValueError(
                 "VALUE_TOO_LONG", f"A web address is at most {MAX_URL_LENGTH} characters long."
             )
-        return text
+        return url
