@@ -97,7 +97,7 @@ def _build_field(
             "options": field_type(existing.type).portable_options(existing.options, state),
         }
         if "type" in data and data["type"] != existing.type and "options" not in data:
-            base["options"] = {}
+            base["options"] = options_kept_across_types(existing, data["type"], state)
     merged = {**base, **{k: v for k, v in data.items() if k in FIELD_KEYS}}
     type_name = merged.get("type")
     if type_name not in FIELD_TYPES:
@@ -138,6 +138,22 @@ def _build_field(
     if problems:
         raise TesseraError(problems)
     return fld
+
+
+def options_kept_across_types(existing: FieldDef, new_type: Any, state: MetadataState) -> dict[str, Any]:
+    """The options a type change without new options keeps: those the admin set (not the
+    old type's defaults) that the new type also has, e.g. select choices for multi_select
+    or a custom max_length from text to long_text."""
+    if new_type not in FIELD_TYPES:
+        return {}
+    old = field_type(existing.type)
+    defaults = old.normalize_options({})
+    accepted = field_type(new_type).options_schema.get("properties", {})
+    return {
+        key: value
+        for key, value in old.portable_options(existing.options, state).items()
+        if key in accepted and (key not in defaults or defaults[key] != value)
+    }
 
 
 def default_problems(fld: FieldDef, path: Path) -> list[Problem]:

@@ -11,19 +11,21 @@ from tessera.platform.errors import Path, Problem
 
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 
-# Words that generated GraphQL, the SQL of both databases or Tessera itself give a
-# meaning to. PostgreSQL's reserved words (taken from SQLAlchemy's dialect) cover the SQL
-# standard's core.
-GRAPHQL_RESERVED = frozenset(
-    {"query", "mutation", "subscription", "fragment", "on", "true", "false", "null",
-     "schema", "type", "typename", "input", "enum", "scalar", "interface", "union",
-     "directive", "extend", "implements"}
-)
+# SQL keywords (PostgreSQL's reserved words, taken from SQLAlchemy's dialect, cover the SQL
+# standard's core) are refused, except the few that are everyday business nouns: Tessera
+# quotes every identifier it writes, so a table "order" or a column "case" is safe.
+BUSINESS_NOUNS = frozenset({"case", "order", "user", "group", "grant", "check", "limit", "end", "primary"})
+SQL_RESERVED = frozenset(POSTGRESQL_RESERVED) - BUSINESS_NOUNS
+# GraphQL names: literals, and the root operation types an object's type would collide with.
+GRAPHQL_RESERVED = frozenset({"true", "false", "null", "query", "mutation"})
+# Names of what the record API generates around objects.
 TESSERA_RESERVED = frozenset(
     {"node", "nodes", "edges", "edge", "cursor", "page_info", "total_count", "metadata",
      "aggregate", "filter", "order_by", "workspace", "record", "records"}
 )
-RESERVED_WORDS = frozenset(POSTGRESQL_RESERVED) | GRAPHQL_RESERVED | TESSERA_RESERVED
+RESERVED_WORDS = SQL_RESERVED | GRAPHQL_RESERVED | TESSERA_RESERVED
+#: an object named ``deal_connection`` would collide with the type generated for ``deal``
+GENERATED_SUFFIXES = ("_connection", "_edge", "_filter", "_order_by", "_aggregate", "_input", "_payload")
 
 OBJECT_NAME_LENGTH = (2, 40)
 FIELD_NAME_LENGTH = (1, 48)
@@ -78,7 +80,15 @@ def name_problems(
 
 
 def object_name_problems(name: object, path: Path) -> list[Problem]:
-    return name_problems(name, path, kind="object", length=OBJECT_NAME_LENGTH)
+    problems = name_problems(name, path, kind="object", length=OBJECT_NAME_LENGTH)
+    if not problems and isinstance(name, str) and name.endswith(GENERATED_SUFFIXES):
+        suffix = next(s for s in GENERATED_SUFFIXES if name.endswith(s))
+        problems.append(Problem(
+            "NAME_RESERVED",
+            f"Object names cannot end in '{suffix}': the API generates such names for every object.",
+            path,
+        ))
+    return problems
 
 
 def field_name_problems(name: object, path: Path) -> list[Problem]:

@@ -206,6 +206,9 @@ class MetadataStore:
         Raises :class:`TesseraError` (nothing changed) for an invalid or unsafe change,
         for data loss not confirmed, or when ``expected_version`` is not current.
         """
+        if focus is None:
+            # An Edit fills its focus while it builds: the same dict is read afterwards.
+            focus = getattr(build, "focus", None)
         try:
             return self._apply(
                 workspace_slug, build, actor=actor, dry_run=dry_run,

@@ -111,7 +111,6 @@ async def apply(
             dry_run=dry_run,
             confirm_data_loss=confirm_data_loss,
             expected_version=expected_version,
-            focus=edit.focus,
         )
     )
     return MetadataChangeResult.of(result, object_api_name)
