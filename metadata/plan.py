@@ -9,6 +9,7 @@ transactions; so does SQLite, set up as in :mod:`tessera.platform.database`.
 from __future__ import annotations
 
 import io
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -114,6 +115,9 @@ class Planner:
         self.deferred: list[PlanStep] = []
         self.data_loss: list[DataLoss] = []
         self.problems: list[Problem] = []
+        #: fields whose columns were moved to a temporary name during this plan
+        self.current_columns: dict[uuid.UUID, list[str]] = {}
+        self.parked: set[uuid.UUID] = set()
 
     # -- helpers ---------------------------------------------------------------------
     def ctx(self, state: MetadataState) -> ColumnContext:
@@ -355,10 +359,10 @@ class Planner:
                     (*self.locate(obj, after), "options", "target_object"),
                 ))
                 return
+        self.park_colliding_renames(obj)
         if before.api_name != after.api_name:
-            for old_col, new_col in zip(
-                field_type(before.type).column_names(before), ftype.column_names(after), strict=False
-            ):
+            current = self.current_columns.get(before.id) or field_type(before.type).column_names(before)
+            for old_col, new_col in zip(current, ftype.column_names(after), strict=False):
                 self.add(f"Rename column {old_col} to {new_col}",
                          rename_column_action(table, old_col, new_col, schema))
         if change.storage_changed:
@@ -373,6 +377,30 @@ class Planner:
             and before.options["on_delete"] != after.options["on_delete"]
         ):
             self.change_on_delete(obj, after)
+
+    def park_colliding_renames(self, obj: ObjectDef) -> None:
+        """Fields renamed to a name another field of the object still has (a swap) first
+        move to a temporary column name, so that no rename meets an existing column."""
+        old_obj = self.before.object_by_id(obj.id)
+        if old_obj is None or obj.id in self.parked:
+            return
+        self.parked.add(obj.id)
+        kept = [f for f in old_obj.fields if obj.field_by_id(f.id) is not None]
+        columns = {c: f.id for f in kept for c in field_type(f.type).column_names(f)}
+        table, schema = self.ns.table_name(obj.api_name), self.ns.schema
+        for old in kept:
+            new = obj.field_by_id(old.id)
+            assert new is not None
+            targets = field_type(new.type).column_names(new)
+            if old.api_name == new.api_name or all(columns.get(c, old.id) == old.id for c in targets):
+                continue
+            parked = []
+            for i, column in enumerate(field_type(old.type).column_names(old)):
+                temporary = f"tmp_{old.id.hex[:16]}_{i}"
+                self.add(f"Rename column {column} to {temporary} (names are swapped)",
+                         rename_column_action(table, column, temporary, schema))
+                parked.append(temporary)
+            self.current_columns[old.id] = parked
 
     def convert(self, obj: ObjectDef, before: FieldDef, after: FieldDef, label: str) -> None:
         ftype = field_type(after.type)
