@@ -29,8 +29,11 @@ def label_from_name(api_name: str) -> str:
 def schema_problems(schema: Mapping[str, Any], value: Any, path: Path) -> list[Problem]:
     validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
     return [
-        Problem("INVALID_OPTIONS", f"Option {'.'.join(map(str, e.absolute_path)) or 'options'}: "
-                f"{readable(e)}", (*path, *e.absolute_path))
+        Problem(
+            "INVALID_OPTIONS",
+            f"Option {'.'.join(map(str, e.absolute_path)) or 'options'}: {readable(e)}",
+            (*path, *e.absolute_path),
+        )
         for e in sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.absolute_path)))
     ]
 
@@ -52,8 +55,9 @@ def parse_id(value: Any, path: Path) -> uuid.UUID:
 
 def unknown_key_problems(data: Mapping[str, Any], allowed: set[str], what: str, path: Path) -> list[Problem]:
     return [
-        Problem("UNKNOWN_KEY", f"A {what} has no '{key}'; known keys: {', '.join(sorted(allowed))}.",
-                (*path, key))
+        Problem(
+            "UNKNOWN_KEY", f"A {what} has no '{key}'; known keys: {', '.join(sorted(allowed))}.", (*path, key)
+        )
         for key in data
         if key not in allowed
     ]
@@ -101,11 +105,13 @@ def _build_field(
     merged = {**base, **{k: v for k, v in data.items() if k in FIELD_KEYS}}
     type_name = merged.get("type")
     if type_name not in FIELD_TYPES:
-        problems.append(Problem(
-            "UNKNOWN_FIELD_TYPE",
-            f"'{type_name}' is not a field type; choose one of: {', '.join(FIELD_TYPES)}.",
-            (*path, "type"),
-        ))
+        problems.append(
+            Problem(
+                "UNKNOWN_FIELD_TYPE",
+                f"'{type_name}' is not a field type; choose one of: {', '.join(FIELD_TYPES)}.",
+                (*path, "type"),
+            )
+        )
         raise TesseraError(problems)
     ftype = field_type(type_name)
     options = merged.get("options") or {}
@@ -122,7 +128,9 @@ def _build_field(
         options = ftype.carry_over_options(existing, dict(options))
     normalized = ftype.resolve_options(ftype.normalize_options(options), obj, state)
     api_name = merged.get("api_name")
-    field_id = existing.id if existing else parse_id(merged["id"], (*path, "id")) if merged.get("id") else new_id()
+    field_id = (
+        existing.id if existing else parse_id(merged["id"], (*path, "id")) if merged.get("id") else new_id()
+    )
     fld = FieldDef(
         id=field_id,
         api_name=api_name if isinstance(api_name, str) else "",
@@ -160,19 +168,26 @@ def default_problems(fld: FieldDef, path: Path) -> list[Problem]:
     ftype = field_type(fld.type)
     problems = []
     if fld.unique and not ftype.supports_unique:
-        problems.append(Problem("UNIQUE_NOT_SUPPORTED",
-                                f"A {fld.type} field cannot be unique.", (*path, "unique")))
+        problems.append(
+            Problem("UNIQUE_NOT_SUPPORTED", f"A {fld.type} field cannot be unique.", (*path, "unique"))
+        )
     if fld.default is None:
         return problems
     if not ftype.supports_default:
-        problems.append(Problem("DEFAULT_NOT_SUPPORTED",
-                                f"A {fld.type} field cannot have a default.", (*path, "default")))
+        problems.append(
+            Problem("DEFAULT_NOT_SUPPORTED", f"A {fld.type} field cannot have a default.", (*path, "default"))
+        )
     elif fld.default not in ftype.dynamic_defaults:
         try:
             ftype.coerce(fld, fld.default)
         except FieldValueError as exc:
-            problems.append(Problem("INVALID_DEFAULT", f"The default is not valid: {exc.message}",
-                                    (*path, "default", *exc.path)))
+            problems.append(
+                Problem(
+                    "INVALID_DEFAULT",
+                    f"The default is not valid: {exc.message}",
+                    (*path, "default", *exc.path),
+                )
+            )
     return problems
 
 
@@ -188,8 +203,12 @@ def build_object(
         raise TesseraError(problems)
     api_name = data.get("api_name", existing.api_name if existing else None)
     name = api_name if isinstance(api_name, str) else ""
-    label_singular = str(data.get("label_singular") or (existing.label_singular if existing else label_from_name(name)))
-    label_plural = str(data.get("label_plural") or (existing.label_plural if existing else label_singular + "s"))
+    label_singular = str(
+        data.get("label_singular") or (existing.label_singular if existing else label_from_name(name))
+    )
+    label_plural = str(
+        data.get("label_plural") or (existing.label_plural if existing else label_singular + "s")
+    )
     plural = data.get("plural_api_name")
     if not plural:
         if existing is not None and "label_plural" not in data:
@@ -198,7 +217,9 @@ def build_object(
             plural = snake_case_from_label(label_plural) or f"{name}s"
             if plural == name:
                 plural = f"{name}_list"
-    object_id = existing.id if existing else parse_id(data["id"], (*path, "id")) if data.get("id") else new_id()
+    object_id = (
+        existing.id if existing else parse_id(data["id"], (*path, "id")) if data.get("id") else new_id()
+    )
     obj = ObjectDef(
         id=object_id,
         api_name=name,

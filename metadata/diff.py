@@ -28,8 +28,11 @@ class ObjectCreated:
         return f"Create object '{self.after.api_name}' with {len(self.after.fields)} field(s)"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"change": "object_created", "after": object_summary(self.after),
-                "fields": [field_summary(f) for f in self.after.fields]}
+        return {
+            "change": "object_created",
+            "after": object_summary(self.after),
+            "fields": [field_summary(f) for f in self.after.fields],
+        }
 
 
 @dataclass(frozen=True)
@@ -40,8 +43,11 @@ class ObjectDeleted:
         return f"Delete object '{self.before.api_name}'"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"change": "object_deleted", "before": object_summary(self.before),
-                "fields": [field_summary(f) for f in self.before.fields]}
+        return {
+            "change": "object_deleted",
+            "before": object_summary(self.before),
+            "fields": [field_summary(f) for f in self.before.fields],
+        }
 
 
 @dataclass(frozen=True)
@@ -62,8 +68,12 @@ class ObjectUpdated:
         return f"Change {', '.join(self.changed)} of object '{self.after.api_name}'"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"change": "object_updated", "before": object_summary(self.before),
-                "after": object_summary(self.after), "changed": self.changed}
+        return {
+            "change": "object_updated",
+            "before": object_summary(self.before),
+            "after": object_summary(self.after),
+            "changed": self.changed,
+        }
 
 
 @dataclass(frozen=True)
@@ -123,9 +133,13 @@ class FieldUpdated:
         return f"Field {where}: {'; '.join(parts)}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"change": "field_updated", "object": self.obj.api_name,
-                "before": field_summary(self.before), "after": field_summary(self.after),
-                "changed": self.changed}
+        return {
+            "change": "field_updated",
+            "object": self.obj.api_name,
+            "before": field_summary(self.before),
+            "after": field_summary(self.after),
+            "changed": self.changed,
+        }
 
 
 Change = ObjectCreated | ObjectDeleted | ObjectUpdated | FieldCreated | FieldDeleted | FieldUpdated
@@ -162,6 +176,7 @@ def diff_states(before: MetadataState, after: MetadataState) -> list[Change]:
                 creations.append(FieldCreated(new, new_field))
         if any(getattr(old, a) != getattr(new, a) for a in OBJECT_ATTRIBUTES) or reordered(old, new):
             updates.insert(0, ObjectUpdated(old, new))
-    created_objects: list[Change] = [ObjectCreated(o) for o in after.objects if before.object_by_id(o.id) is None]
+    created_objects: list[Change] = [
+        ObjectCreated(o) for o in after.objects if before.object_by_id(o.id) is None
+    ]
     return [*deletions, *updates, *created_objects, *creations]
-

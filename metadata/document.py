@@ -190,4 +190,3 @@ def document_schema() -> dict[str, Any]:
             },
         },
     }
-

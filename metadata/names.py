@@ -20,8 +20,22 @@ SQL_RESERVED = frozenset(POSTGRESQL_RESERVED) - BUSINESS_NOUNS
 GRAPHQL_RESERVED = frozenset({"true", "false", "null", "query", "mutation"})
 # Names of what the record API generates around objects.
 TESSERA_RESERVED = frozenset(
-    {"node", "nodes", "edges", "edge", "cursor", "page_info", "total_count", "metadata",
-     "aggregate", "filter", "order_by", "workspace", "record", "records"}
+    {
+        "node",
+        "nodes",
+        "edges",
+        "edge",
+        "cursor",
+        "page_info",
+        "total_count",
+        "metadata",
+        "aggregate",
+        "filter",
+        "order_by",
+        "workspace",
+        "record",
+        "records",
+    }
 )
 RESERVED_WORDS = SQL_RESERVED | GRAPHQL_RESERVED | TESSERA_RESERVED
 #: an object named ``deal_connection`` would collide with the type generated for ``deal``
@@ -33,7 +47,12 @@ WORKSPACE_SLUG_LENGTH = (2, 20)
 
 
 def name_problems(
-    name: object, path: Path, *, kind: str, length: tuple[int, int], system: bool = True,
+    name: object,
+    path: Path,
+    *,
+    kind: str,
+    length: tuple[int, int],
+    system: bool = True,
     reserved: bool = True,
 ) -> list[Problem]:
     """What is wrong with ``name`` as the api name of a ``kind`` (empty when it is fine)."""
@@ -83,11 +102,13 @@ def object_name_problems(name: object, path: Path) -> list[Problem]:
     problems = name_problems(name, path, kind="object", length=OBJECT_NAME_LENGTH)
     if not problems and isinstance(name, str) and name.endswith(GENERATED_SUFFIXES):
         suffix = next(s for s in GENERATED_SUFFIXES if name.endswith(s))
-        problems.append(Problem(
-            "NAME_RESERVED",
-            f"Object names cannot end in '{suffix}': the API generates such names for every object.",
-            path,
-        ))
+        problems.append(
+            Problem(
+                "NAME_RESERVED",
+                f"Object names cannot end in '{suffix}': the API generates such names for every object.",
+                path,
+            )
+        )
     return problems
 
 

@@ -192,7 +192,9 @@ class Planner:
             for fld in inline:
                 cols = field_columns(fld, ctx)
                 columns.extend(cols)
-                indexes.extend((ix.name, cols[0].name, bool(ix.unique)) for ix in field_indexes(fld, cols) if ix.name)
+                indexes.extend(
+                    (ix.name, cols[0].name, bool(ix.unique)) for ix in field_indexes(fld, cols) if ix.name
+                )
             ops.create_table(name, *columns, schema=schema)
             for index_name, column, unique in indexes:
                 ops.create_index(index_name, name, [column], unique=unique, schema=schema)
@@ -200,13 +202,16 @@ class Planner:
         self.add(f"Create table {self.ns.qualified_table_name(obj.api_name)}", create)
         for fld in obj.fields:
             if fld.type == "auto_number":
-                self.add(f"Start the numbering of '{obj.api_name}.{fld.api_name}'",
-                         self.start_sequence(fld, None))
+                self.add(
+                    f"Start the numbering of '{obj.api_name}.{fld.api_name}'", self.start_sequence(fld, None)
+                )
         for fld in later:
-            self.deferred.append(PlanStep(
-                f"Add lookup column '{obj.api_name}.{fld.api_name}'",
-                self.add_columns_action(obj, fld, ctx),
-            ))
+            self.deferred.append(
+                PlanStep(
+                    f"Add lookup column '{obj.api_name}.{fld.api_name}'",
+                    self.add_columns_action(obj, fld, ctx),
+                )
+            )
 
     def delete_object(self, obj: ObjectDef) -> None:
         records = self.records_in(obj) if self.table_exists(obj) else 0
@@ -248,8 +253,10 @@ class Planner:
         ctx = self.ctx(self.after)
         ftype = field_type(fld.type)
         label = f"'{obj.api_name}.{fld.api_name}'"
-        self.add(f"Add column(s) {', '.join(ftype.column_names(fld))} for {label}",
-                 self.add_columns_action(obj, fld, ctx))
+        self.add(
+            f"Add column(s) {', '.join(ftype.column_names(fld))} for {label}",
+            self.add_columns_action(obj, fld, ctx),
+        )
         table_obj = self.before.object_by_id(obj.id)
         if fld.default is not None and fld.default not in ftype.dynamic_defaults and table_obj:
             values = ftype.to_columns(fld, ftype.coerce(fld, fld.default))
@@ -258,11 +265,15 @@ class Planner:
                 *[sa.column(c.name, c.type) for c in field_columns(fld, ctx)],
                 schema=self.ns.schema,
             )
-            self.add(f"Give existing records the default of {label}",
-                     lambda ops: ops.execute(sa.update(table).values(values)))
+            self.add(
+                f"Give existing records the default of {label}",
+                lambda ops: ops.execute(sa.update(table).values(values)),
+            )
         if fld.type == "auto_number":
-            self.add(f"Number existing records and start the numbering of {label}",
-                     self.start_sequence(fld, obj if table_obj else None))
+            self.add(
+                f"Number existing records and start the numbering of {label}",
+                self.start_sequence(fld, obj if table_obj else None),
+            )
         self.create_indexes(obj, fld, ctx)
 
     def create_indexes(self, obj: ObjectDef, fld: FieldDef, ctx: ColumnContext) -> None:
@@ -352,19 +363,23 @@ class Planner:
         ftype = field_type(after.type)
         if before.type == "lookup" and after.type == "lookup":
             if before.options["target_object_id"] != after.options["target_object_id"]:
-                self.problems.append(Problem(
-                    "UNSAFE_TYPE_CHANGE",
-                    f"{label} cannot link to another object: its values are ids of "
-                    "the current one. Add a new lookup field instead.",
-                    (*self.locate(obj, after), "options", "target_object"),
-                ))
+                self.problems.append(
+                    Problem(
+                        "UNSAFE_TYPE_CHANGE",
+                        f"{label} cannot link to another object: its values are ids of "
+                        "the current one. Add a new lookup field instead.",
+                        (*self.locate(obj, after), "options", "target_object"),
+                    )
+                )
                 return
         self.park_colliding_renames(obj)
         if before.api_name != after.api_name:
             current = self.current_columns.get(before.id) or field_type(before.type).column_names(before)
             for old_col, new_col in zip(current, ftype.column_names(after), strict=False):
-                self.add(f"Rename column {old_col} to {new_col}",
-                         rename_column_action(table, old_col, new_col, schema))
+                self.add(
+                    f"Rename column {old_col} to {new_col}",
+                    rename_column_action(table, old_col, new_col, schema),
+                )
         if change.storage_changed:
             self.convert(obj, before, after, label)
         if before.unique != after.unique or change.type_changed:
@@ -397,8 +412,10 @@ class Planner:
             parked = []
             for i, column in enumerate(field_type(old.type).column_names(old)):
                 temporary = f"tmp_{old.id.hex[:16]}_{i}"
-                self.add(f"Rename column {column} to {temporary} (names are swapped)",
-                         rename_column_action(table, column, temporary, schema))
+                self.add(
+                    f"Rename column {column} to {temporary} (names are swapped)",
+                    rename_column_action(table, column, temporary, schema),
+                )
                 parked.append(temporary)
             self.current_columns[old.id] = parked
 
@@ -407,12 +424,16 @@ class Planner:
         conversion = ftype.conversion_from(before, after)
         if conversion is None:
             if before.type != after.type:
-                message = (f"{label} cannot change from {before.type} to {after.type} without "
-                           "losing data. Add a new field and copy the values you need.")
+                message = (
+                    f"{label} cannot change from {before.type} to {after.type} without "
+                    "losing data. Add a new field and copy the values you need."
+                )
                 path: tuple[str, ...] = ("type",)
             else:
-                message = (f"This change of {label}'s options would lose data (fewer digits, "
-                           "a removed option…). Keep the existing settings or add a new field.")
+                message = (
+                    f"This change of {label}'s options would lose data (fewer digits, "
+                    "a removed option…). Keep the existing settings or add a new field."
+                )
                 path = ("options",)
             self.problems.append(Problem("UNSAFE_TYPE_CHANGE", message, (*self.locate(obj, after), *path)))
             return
@@ -427,14 +448,16 @@ class Planner:
                 f"WHERE {current} IS NOT NULL AND ({blocking.format(col=current)})"
             )
             if blocked:
-                self.problems.append(Problem(
-                    "UNSAFE_TYPE_CHANGE",
-                    f"{blocked} '{obj.api_name}' record(s) hold values of {label} that the "
-                    "new settings cannot keep (too long, too large, or a removed option). "
-                    "Fix those records or retire the option instead.",
-                    (*self.locate(obj, after), "options" if before.type == after.type else "type"),
-                    {"records": blocked},
-                ))
+                self.problems.append(
+                    Problem(
+                        "UNSAFE_TYPE_CHANGE",
+                        f"{blocked} '{obj.api_name}' record(s) hold values of {label} that the "
+                        "new settings cannot keep (too long, too large, or a removed option). "
+                        "Fix those records or retire the option instead.",
+                        (*self.locate(obj, after), "options" if before.type == after.type else "type"),
+                        {"records": blocked},
+                    )
+                )
                 return
         expression = conversion.expression_for(self.dialect)
         table, schema, table_sql = self.ns.table_name(obj.api_name), self.ns.schema, self.table_sql(obj)
@@ -446,9 +469,10 @@ class Planner:
             or (old_type is JSONValue) != (new_type is JSONValue)
         )
         if type_changes:
-            using = (expression or "CAST({col} AS %s)" % new_type.compile(dialect=dialect)).format(col=quoted)
+            new_sql_type = new_type.compile(dialect=dialect)
+            using = (expression or f"CAST({{col}} AS {new_sql_type})").format(col=quoted)
             self.add(
-                f"Change column {column} of '{obj.api_name}' to {new_type.compile(dialect=dialect)}",
+                f"Change column {column} of '{obj.api_name}' to {new_sql_type}",
                 lambda ops: ops.alter_column(
                     table, column, type_=new_type, postgresql_using=using, schema=schema
                 ),
@@ -459,18 +483,21 @@ class Planner:
 
     def check_no_duplicates(self, obj: ObjectDef, current: FieldDef, label: str) -> None:
         column = self.quote(field_type(current.type).column_names(current)[0])
+        table = self.table_sql(self.current_object(obj))
         duplicated = self.count(
-            f"SELECT count(*) FROM (SELECT {column} FROM {self.table_sql(self.current_object(obj))} WHERE {column} "
-            f"IS NOT NULL GROUP BY {column} HAVING count(*) > 1) AS dup"
+            f"SELECT count(*) FROM (SELECT {column} FROM {table} WHERE {column} IS NOT NULL "
+            f"GROUP BY {column} HAVING count(*) > 1) AS dup"
         )
         if duplicated:
-            self.problems.append(Problem(
-                "DUPLICATE_VALUES",
-                f"{label} cannot become unique: {duplicated} value(s) appear in more than one "
-                "record. Make them distinct first.",
-                (*self.locate(obj, current), "unique"),
-                {"values": duplicated},
-            ))
+            self.problems.append(
+                Problem(
+                    "DUPLICATE_VALUES",
+                    f"{label} cannot become unique: {duplicated} value(s) appear in more than one "
+                    "record. Make them distinct first.",
+                    (*self.locate(obj, current), "unique"),
+                    {"values": duplicated},
+                )
+            )
 
     def change_on_delete(self, obj: ObjectDef, fld: FieldDef) -> None:
         table, schema = self.ns.table_name(obj.api_name), self.ns.schema
@@ -489,8 +516,16 @@ class Planner:
                     batch.create_foreign_key(fk, target_table, [fld.api_name], ["id"], ondelete=ondelete)
             else:
                 ops.drop_constraint(fk, table, type_="foreignkey", schema=schema)
-                ops.create_foreign_key(fk, table, target_table, [fld.api_name], ["id"],
-                                       ondelete=ondelete, source_schema=schema, referent_schema=schema)
+                ops.create_foreign_key(
+                    fk,
+                    table,
+                    target_table,
+                    [fld.api_name],
+                    ["id"],
+                    ondelete=ondelete,
+                    source_schema=schema,
+                    referent_schema=schema,
+                )
 
         self.add(f"Make '{obj.api_name}.{fld.api_name}' {fld.options['on_delete']} on delete", rebuild)
 

@@ -114,13 +114,17 @@ def write_rows(
     for obj in after.objects:
         old_obj = before.object_by_id(obj.id)
         if old_obj is not None and old_obj.api_name != obj.api_name:
-            conn.execute(sa.update(objects_table).where(objects_table.c.id == obj.id)
-                         .values(api_name=f"~{obj.id.hex}"))
+            conn.execute(
+                sa.update(objects_table).where(objects_table.c.id == obj.id).values(api_name=f"~{obj.id.hex}")
+            )
         for fld in obj.fields:
             old_fld = old_obj.field_by_id(fld.id) if old_obj else None
             if old_fld is not None and old_fld.api_name != fld.api_name:
-                conn.execute(sa.update(fields_table).where(fields_table.c.id == fld.id)
-                             .values(api_name=f"~{fld.id.hex}"))
+                conn.execute(
+                    sa.update(fields_table)
+                    .where(fields_table.c.id == fld.id)
+                    .values(api_name=f"~{fld.id.hex}")
+                )
     for position, obj in enumerate(after.objects):
         old = before.object_by_id(obj.id)
         values = {
@@ -134,8 +138,11 @@ def write_rows(
             "updated_version": version,
         }
         if old is None:
-            conn.execute(sa.insert(objects_table).values(
-                id=obj.id, workspace_id=workspace.id, created_at=now, created_version=version, **values))
+            conn.execute(
+                sa.insert(objects_table).values(
+                    id=obj.id, workspace_id=workspace.id, created_at=now, created_version=version, **values
+                )
+            )
         elif old != obj or before.objects.index(old) != position:
             conn.execute(sa.update(objects_table).where(objects_table.c.id == obj.id).values(**values))
     for obj in after.objects:
@@ -156,9 +163,16 @@ def write_rows(
                 "updated_version": version,
             }
             if old_field is None:
-                conn.execute(sa.insert(fields_table).values(
-                    id=fld.id, workspace_id=workspace.id, object_id=obj.id, created_at=now,
-                    created_version=version, **values))
+                conn.execute(
+                    sa.insert(fields_table).values(
+                        id=fld.id,
+                        workspace_id=workspace.id,
+                        object_id=obj.id,
+                        created_at=now,
+                        created_version=version,
+                        **values,
+                    )
+                )
             elif old_field != fld or old_obj is None or old_obj.fields.index(old_field) != position:
                 conn.execute(sa.update(fields_table).where(fields_table.c.id == fld.id).values(**values))
 
@@ -211,8 +225,13 @@ class MetadataStore:
             focus = getattr(build, "focus", None)
         try:
             return self._apply(
-                workspace_slug, build, actor=actor, dry_run=dry_run,
-                confirm_data_loss=confirm_data_loss, expected_version=expected_version, focus=focus,
+                workspace_slug,
+                build,
+                actor=actor,
+                dry_run=dry_run,
+                confirm_data_loss=confirm_data_loss,
+                expected_version=expected_version,
+                focus=focus,
             )
         except _RolledBack as rolled_back:
             return rolled_back.result
@@ -247,8 +266,11 @@ class MetadataStore:
             plan = plan_changes(conn, namespace, before, after, changes, focus_location(after, focus or {}))
             summary = plan_summary(plan, conn.dialect.name)
             if dry_run:
-                raise _RolledBack(ApplyResult(False, workspace.metadata_version, changes, summary,
-                                              plan.data_loss, state=after))
+                raise _RolledBack(
+                    ApplyResult(
+                        False, workspace.metadata_version, changes, summary, plan.data_loss, state=after
+                    )
+                )
             if plan.data_loss and not confirm_data_loss:
                 lost = "; ".join(loss.describe() for loss in plan.data_loss)
                 raise TesseraError.single(
@@ -264,30 +286,38 @@ class MetadataStore:
             conn.execute(
                 sa.update(workspaces).where(workspaces.c.id == workspace.id).values(metadata_version=version)
             )
-            conn.execute(sa.insert(metadata_changes).values(
-                id=uuid.uuid4(),
-                workspace_id=workspace.id,
-                version=version,
-                actor=actor,
-                created_at=dt.datetime.now(dt.UTC),
-                summary="; ".join(c.describe() for c in changes),
-                changes=[c.as_dict() for c in changes],
-                plan=summary,
-            ))
+            conn.execute(
+                sa.insert(metadata_changes).values(
+                    id=uuid.uuid4(),
+                    workspace_id=workspace.id,
+                    version=version,
+                    actor=actor,
+                    created_at=dt.datetime.now(dt.UTC),
+                    summary="; ".join(c.describe() for c in changes),
+                    changes=[c.as_dict() for c in changes],
+                    plan=summary,
+                )
+            )
             applied = load_state(conn, replace(workspace, metadata_version=version))
             return ApplyResult(True, version, changes, summary, plan.data_loss, state=applied)
 
-    def change_log(self, workspace_slug: str, since_version: int = 0, limit: int = 100) -> list[ChangeLogEntry]:
+    def change_log(
+        self, workspace_slug: str, since_version: int = 0, limit: int = 100
+    ) -> list[ChangeLogEntry]:
         with self.engine.connect() as conn:
             workspace = get_workspace(conn, workspace_slug)
             rows = conn.execute(
                 sa.select(metadata_changes)
-                .where(metadata_changes.c.workspace_id == workspace.id,
-                       metadata_changes.c.version > since_version)
+                .where(
+                    metadata_changes.c.workspace_id == workspace.id,
+                    metadata_changes.c.version > since_version,
+                )
                 .order_by(metadata_changes.c.version.desc())
                 .limit(limit)
             ).mappings()
             return [
-                ChangeLogEntry(r["version"], r["actor"], r["created_at"], r["summary"], r["changes"], r["plan"])
+                ChangeLogEntry(
+                    r["version"], r["actor"], r["created_at"], r["summary"], r["changes"], r["plan"]
+                )
                 for r in rows
             ]

@@ -14,9 +14,7 @@ from tessera.platform.errors import Path, Problem, TesseraError, dedupe
 EntityKey = tuple[object, object | None]
 
 
-def state_problems(
-    state: MetadataState, focus: Mapping[EntityKey, Path] | None = None
-) -> list[Problem]:
+def state_problems(state: MetadataState, focus: Mapping[EntityKey, Path] | None = None) -> list[Problem]:
     """Everything wrong with ``state``. Paths are ``objects.<i>.fields.<j>…`` unless
     ``focus`` maps an (object id, field id or None) to another prefix (e.g. ``input``)."""
     focus = focus or {}
@@ -35,45 +33,57 @@ def state_problems(
         for key in ("api_name", "plural_api_name"):
             name = getattr(obj, key)
             if name in names:
-                problems.append(Problem(
-                    "DUPLICATE_NAME",
-                    f"'{name}' is already used by the object '{names[name]}'; "
-                    "object names and plural names must all differ.",
-                    (*at(obj, i), key),
-                ))
+                problems.append(
+                    Problem(
+                        "DUPLICATE_NAME",
+                        f"'{name}' is already used by the object '{names[name]}'; "
+                        "object names and plural names must all differ.",
+                        (*at(obj, i), key),
+                    )
+                )
             else:
                 names[name] = obj.api_name
         if obj.plural_api_name == obj.api_name:
-            problems.append(Problem("DUPLICATE_NAME", "The plural api name must differ from the api name.",
-                                    (*at(obj, i), "plural_api_name")))
+            problems.append(
+                Problem(
+                    "DUPLICATE_NAME",
+                    "The plural api name must differ from the api name.",
+                    (*at(obj, i), "plural_api_name"),
+                )
+            )
         seen: set[str] = set()
         for j, fld in enumerate(obj.fields):
             path = at(obj, i, j)
             problems += field_name_problems(fld.api_name, (*path, "api_name"))
             if fld.api_name in seen:
-                problems.append(Problem(
-                    "DUPLICATE_NAME",
-                    f"'{obj.api_name}' already has a field named '{fld.api_name}'.",
-                    (*path, "api_name"),
-                ))
+                problems.append(
+                    Problem(
+                        "DUPLICATE_NAME",
+                        f"'{obj.api_name}' already has a field named '{fld.api_name}'.",
+                        (*path, "api_name"),
+                    )
+                )
             seen.add(fld.api_name)
             ftype = field_type(fld.type)
             validator = jsonschema.Draft202012Validator(ftype.options_schema)
             for error in validator.iter_errors(dict(fld.options)):
-                problems.append(Problem("INVALID_OPTIONS", error.message,
-                                        (*path, "options", *error.absolute_path)))
+                problems.append(
+                    Problem("INVALID_OPTIONS", error.message, (*path, "options", *error.absolute_path))
+                )
             problems += [p.under((*path, "options")) for p in ftype.option_problems(fld, obj, state)]
         for relation in state.relations_to(obj.id):
             if relation.reverse_name in seen:
                 src = state.objects.index(relation.source_object)
                 j = relation.source_object.fields.index(relation.source_field)
-                problems.append(Problem(
-                    "REVERSE_NAME_CONFLICT",
-                    f"'{obj.api_name}' has a field named '{relation.reverse_name}', the reverse "
-                    f"name of '{relation.source_object.api_name}.{relation.source_field.api_name}'; "
-                    "rename one of them.",
-                    (*at(relation.source_object, src, j), "options", "reverse_name"),
-                ))
+                problems.append(
+                    Problem(
+                        "REVERSE_NAME_CONFLICT",
+                        f"'{obj.api_name}' has a field named '{relation.reverse_name}', the reverse "
+                        f"name of '{relation.source_object.api_name}.{relation.source_field.api_name}'; "
+                        "rename one of them.",
+                        (*at(relation.source_object, src, j), "options", "reverse_name"),
+                    )
+                )
     return dedupe(problems)
 
 

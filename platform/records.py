@@ -32,8 +32,9 @@ class RecordService:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def _context(self, conn: Connection, workspace_slug: str, object_api_name: str
-                 ) -> tuple[Workspace, MetadataState, ObjectDef, sa.Table]:
+    def _context(
+        self, conn: Connection, workspace_slug: str, object_api_name: str
+    ) -> tuple[Workspace, MetadataState, ObjectDef, sa.Table]:
         workspace = get_workspace(conn, workspace_slug)
         state = load_state(conn, workspace)
         obj = state.object_named(object_api_name)
@@ -43,7 +44,11 @@ class RecordService:
         return workspace, state, obj, table
 
     def create(
-        self, workspace_slug: str, object_api_name: str, values: Mapping[str, Any], *,
+        self,
+        workspace_slug: str,
+        object_api_name: str,
+        values: Mapping[str, Any],
+        *,
         actor: uuid.UUID | None = None,
     ) -> Record:
         """Create a record; raises :class:`TesseraError` (nothing written) on bad input.
@@ -57,7 +62,9 @@ class RecordService:
                 if fld.api_name not in values and not ftype.generated:
                     typed[fld.api_name] = ftype.default_value(fld)
                 if fld.required and not ftype.generated and typed.get(fld.api_name) is None:
-                    problems.append(Problem("FIELD_REQUIRED", f"'{fld.api_name}' is required.", (fld.api_name,)))
+                    problems.append(
+                        Problem("FIELD_REQUIRED", f"'{fld.api_name}' is required.", (fld.api_name,))
+                    )
             problems += self.link_problems(conn, workspace, state, obj, typed)
             problems += self.unique_problems(conn, obj, table, typed)
             if problems:
@@ -68,8 +75,12 @@ class RecordService:
                     typed[fld.api_name] = ftype.format(fld, next_number(conn, fld))
             now = dt.datetime.now(dt.UTC)
             row: dict[str, Any] = {
-                "id": uuid.uuid4(), "created_at": now, "updated_at": now,
-                "created_by": actor, "updated_by": actor, "owner": actor,
+                "id": uuid.uuid4(),
+                "created_at": now,
+                "updated_at": now,
+                "created_by": actor,
+                "updated_by": actor,
+                "owner": actor,
             }
             for fld in obj.fields:
                 row.update(field_type(fld.type).to_columns(fld, typed.get(fld.api_name)))
@@ -108,8 +119,14 @@ class RecordService:
             raise TesseraError(problems)
         return typed
 
-    def link_problems(self, conn: Connection, workspace: Workspace, state: MetadataState,
-                      obj: ObjectDef, typed: Mapping[str, Any]) -> list[Problem]:
+    def link_problems(
+        self,
+        conn: Connection,
+        workspace: Workspace,
+        state: MetadataState,
+        obj: ObjectDef,
+        typed: Mapping[str, Any],
+    ) -> list[Problem]:
         problems = []
         for fld in obj.fields:
             value = typed.get(fld.api_name)
@@ -119,16 +136,23 @@ class RecordService:
             assert target is not None
             target_table = build_table(target, ColumnContext(workspace.namespace(conn.dialect.name), state))
             found = conn.execute(
-                sa.select(target_table.c.id).where(target_table.c.id == value, target_table.c.deleted_at.is_(None))
+                sa.select(target_table.c.id).where(
+                    target_table.c.id == value, target_table.c.deleted_at.is_(None)
+                )
             ).first()
             if found is None:
-                problems.append(Problem(
-                    "LOOKUP_TARGET_NOT_FOUND",
-                    f"There is no '{target.api_name}' record with id {value}.", (fld.api_name,)))
+                problems.append(
+                    Problem(
+                        "LOOKUP_TARGET_NOT_FOUND",
+                        f"There is no '{target.api_name}' record with id {value}.",
+                        (fld.api_name,),
+                    )
+                )
         return problems
 
-    def unique_problems(self, conn: Connection, obj: ObjectDef, table: sa.Table,
-                        typed: Mapping[str, Any]) -> list[Problem]:
+    def unique_problems(
+        self, conn: Connection, obj: ObjectDef, table: sa.Table, typed: Mapping[str, Any]
+    ) -> list[Problem]:
         problems = []
         for fld in obj.fields:
             value = typed.get(fld.api_name)
@@ -141,8 +165,11 @@ class RecordService:
 
 
 def duplicate_problem(fld: FieldDef) -> Problem:
-    return Problem("DUPLICATE_VALUE",
-                   f"Another record already has this '{fld.api_name}'; it must be unique.", (fld.api_name,))
+    return Problem(
+        "DUPLICATE_VALUE",
+        f"Another record already has this '{fld.api_name}'; it must be unique.",
+        (fld.api_name,),
+    )
 
 
 def integrity_problem(obj: ObjectDef, exc: sa.exc.IntegrityError) -> TesseraError:
@@ -154,7 +181,9 @@ def integrity_problem(obj: ObjectDef, exc: sa.exc.IntegrityError) -> TesseraErro
             fld.unique and f".{fld.api_name}" in text and "UNIQUE" in text.upper()
         ):
             return TesseraError([duplicate_problem(fld)])
-    return TesseraError.single("CONSTRAINT_VIOLATION", "The record breaks a rule of the database; nothing was saved.")
+    return TesseraError.single(
+        "CONSTRAINT_VIOLATION", "The record breaks a rule of the database; nothing was saved."
+    )
 
 
 def next_number(conn: Connection, fld: FieldDef) -> int:

@@ -47,7 +47,11 @@ def test_readme_examples_run(client: TestClient):
     assert results["create-company"]["createObject"]["applied"] is True
     deal = results["create-deal"]["createObject"]["object"]
     assert {f["apiName"]: f["type"] for f in deal["fields"]} == {
-        "title": "text", "company": "lookup", "stage": "select", "amount": "currency"}
+        "title": "text",
+        "company": "lookup",
+        "stage": "select",
+        "amount": "currency",
+    }
     company = next(o for o in results["list-objects"]["objects"] if o["apiName"] == "company")
     assert company["relations"] == [{"name": "deals", "sourceObject": "deal", "sourceField": "company"}]
     preview = results["preview-change"]["updateField"]

@@ -13,9 +13,13 @@ from tessera.metadata.model import MetadataState
 
 def model():
     state = MetadataState()
-    for data in ({"api_name": "company", "fields": [{"api_name": "name", "type": "text"}]},
-                 {"api_name": "deal", "fields": [{"api_name": "title", "type": "text"},
-                                                 {"api_name": "amount", "type": "integer"}]}):
+    for data in (
+        {"api_name": "company", "fields": [{"api_name": "name", "type": "text"}]},
+        {
+            "api_name": "deal",
+            "fields": [{"api_name": "title", "type": "text"}, {"api_name": "amount", "type": "integer"}],
+        },
+    ):
         state = state.with_object(build_object(data, state))
     return state
 
@@ -29,8 +33,11 @@ def test_changes_are_matched_by_stable_id_not_name():
     before = model()
     deal = before.object_named("deal")
     title, amount = deal.fields
-    after = before.with_object(deal.evolve(
-        api_name="opportunity", fields=(title.evolve(api_name="name"), amount.evolve(type="decimal"))))
+    after = before.with_object(
+        deal.evolve(
+            api_name="opportunity", fields=(title.evolve(api_name="name"), amount.evolve(type="decimal"))
+        )
+    )
     kinds = [type(c) for c in diff_states(before, after)]
     assert kinds == [ObjectUpdated, FieldUpdated, FieldUpdated]
     described = [c.describe() for c in diff_states(before, after)]
@@ -44,11 +51,21 @@ def test_deletions_come_first_then_updates_then_creations():
     company = before.object_named("company")
     deal = before.object_named("deal")
     new_object = build_object({"api_name": "lead"}, before)
-    after = before.without_object(company.id).with_object(
-        deal.evolve(fields=deal.fields[1:] + (deal.fields[0].evolve(label="Title!"),))).with_object(new_object)
-    after = after.with_object(after.object_named("deal").evolve(
-        fields=(*after.object_named("deal").fields, build_object(
-            {"api_name": "x", "fields": [{"api_name": "stage", "type": "text"}]}, before).fields[0])))
+    after = (
+        before.without_object(company.id)
+        .with_object(deal.evolve(fields=(*deal.fields[1:], deal.fields[0].evolve(label="Title!"))))
+        .with_object(new_object)
+    )
+    after = after.with_object(
+        after.object_named("deal").evolve(
+            fields=(
+                *after.object_named("deal").fields,
+                build_object(
+                    {"api_name": "x", "fields": [{"api_name": "stage", "type": "text"}]}, before
+                ).fields[0],
+            )
+        )
+    )
     kinds = [type(c) for c in diff_states(before, after)]
     assert kinds == [ObjectDeleted, ObjectUpdated, FieldUpdated, ObjectCreated, FieldCreated]
 

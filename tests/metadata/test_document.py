@@ -50,7 +50,9 @@ def test_a_hand_written_document_creates_objects_in_any_order(apply_document, st
     assert result.applied and result.version == 1
     model = state()
     assert [o.api_name for o in model.objects] == ["deal", "company"]
-    relations = {(r.source_object.api_name, r.source_field.api_name, r.reverse_name) for r in model.relations()}
+    relations = {
+        (r.source_object.api_name, r.source_field.api_name, r.reverse_name) for r in model.relations()
+    }
     assert relations == {("deal", "company", "deals"), ("company", "parent", "subsidiaries")}
 
 
@@ -80,13 +82,17 @@ def test_an_edited_export_applies_the_diff(apply_document, state, workspace, rec
     company = records.create(workspace, "company", {"name": "Acme"})
     records.create(workspace, "deal", {"title": "Big", "company": company["id"], "stage": "won"})
     text = dump_document(export_document(state(), workspace))
-    edited = (text.replace("value: won", "value: closed_won")
-                  .replace("api_name: title", "api_name: name")
-                  .replace("label: Title", "label: Name"))
+    edited = (
+        text.replace("value: won", "value: closed_won")
+        .replace("api_name: title", "api_name: name")
+        .replace("label: Title", "label: Name")
+    )
     result = apply_document(edited)
     described = [c.describe() for c in result.changes]
-    assert described == ["Field 'deal.title': rename to 'name'; change label",
-                         "Field 'deal.stage': change options"]
+    assert described == [
+        "Field 'deal.title': rename to 'name'; change label",
+        "Field 'deal.stage': change options",
+    ]
     (deal,) = [records.get(workspace, "deal", r) for r in [_only_id(records, workspace)]]
     assert deal["name"] == "Big"
     assert deal["stage"] == "closed_won"
@@ -106,8 +112,12 @@ def _only_id(records, workspace):
 
 def test_leaving_an_object_out_deletes_it(apply_document, state):
     apply_document(MODEL)
-    result = apply_document(MODEL.split("  - api_name: company")[0].replace(
-        "      - {api_name: company, type: lookup, options: {target_object: company, on_delete: cascade}}\n", ""))
+    result = apply_document(
+        MODEL.split("  - api_name: company")[0].replace(
+            "      - {api_name: company, type: lookup, options: {target_object: company, on_delete: cascade}}\n",
+            "",
+        )
+    )
     assert "Delete object 'company'" in [c.describe() for c in result.changes]
     assert [o.api_name for o in state().objects] == ["deal"]
 
@@ -117,13 +127,22 @@ def test_leaving_an_object_out_deletes_it(apply_document, state):
     [
         ("objects: [{fields: []}]", "INVALID_DOCUMENT", ("objects", 0)),
         ("objects: [{api_name: deal, colour: red}]", "INVALID_DOCUMENT", ("objects", 0)),
-        ("objects: [{api_name: deal, fields: [{api_name: x, type: money}]}]", "INVALID_DOCUMENT",
-         ("objects", 0, "fields", 0, "type")),
-        ("objects: [{api_name: deal, fields: [{api_name: x, type: decimal, options: {scale: -1}}]}]",
-         "INVALID_DOCUMENT", ("objects", 0, "fields", 0, "options", "scale")),
+        (
+            "objects: [{api_name: deal, fields: [{api_name: x, type: money}]}]",
+            "INVALID_DOCUMENT",
+            ("objects", 0, "fields", 0, "type"),
+        ),
+        (
+            "objects: [{api_name: deal, fields: [{api_name: x, type: decimal, options: {scale: -1}}]}]",
+            "INVALID_DOCUMENT",
+            ("objects", 0, "fields", 0, "options", "scale"),
+        ),
         ("objects: [{api_name: Deal}]", "NAME_NOT_SNAKE_CASE", ("objects", 0, "api_name")),
-        ("objects: [{api_name: deal, fields: [{api_name: c, type: lookup, options: {target_object: ghost}}]}]",
-         "UNKNOWN_OBJECT", ("objects", 0, "fields", 0, "options", "target_object")),
+        (
+            "objects: [{api_name: deal, fields: [{api_name: c, type: lookup, options: {target_object: ghost}}]}]",
+            "UNKNOWN_OBJECT",
+            ("objects", 0, "fields", 0, "options", "target_object"),
+        ),
         ("objects: [{api_name: deal}, {api_name: deal}]", "DUPLICATE_NAME", ("objects", 1, "api_name")),
         ("format: other/v9\nobjects: []", "INVALID_DOCUMENT", ("format",)),
     ],

@@ -18,22 +18,25 @@ def test_good_names(name):
     assert object_name_problems(name, ("api_name",)) == []
 
 
-@pytest.mark.parametrize(("name", "code"), [
-    ("Deal", "NAME_NOT_SNAKE_CASE"),
-    ("close date", "NAME_NOT_SNAKE_CASE"),
-    ("deal__stage", "NAME_NOT_SNAKE_CASE"),
-    ("_deal", "NAME_NOT_SNAKE_CASE"),
-    ("deal_", "NAME_NOT_SNAKE_CASE"),
-    ("2nd", "NAME_NOT_SNAKE_CASE"),
-    ("select", "NAME_RESERVED"),
-    ("null", "NAME_RESERVED"),
-    ("edges", "NAME_RESERVED"),
-    ("created_at", "NAME_RESERVED"),
-    ("id", "NAME_RESERVED"),
-    ("x" * 49, "NAME_LENGTH"),
-    ("", "NAME_REQUIRED"),
-    (None, "NAME_REQUIRED"),
-])
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("Deal", "NAME_NOT_SNAKE_CASE"),
+        ("close date", "NAME_NOT_SNAKE_CASE"),
+        ("deal__stage", "NAME_NOT_SNAKE_CASE"),
+        ("_deal", "NAME_NOT_SNAKE_CASE"),
+        ("deal_", "NAME_NOT_SNAKE_CASE"),
+        ("2nd", "NAME_NOT_SNAKE_CASE"),
+        ("select", "NAME_RESERVED"),
+        ("null", "NAME_RESERVED"),
+        ("edges", "NAME_RESERVED"),
+        ("created_at", "NAME_RESERVED"),
+        ("id", "NAME_RESERVED"),
+        ("x" * 49, "NAME_LENGTH"),
+        ("", "NAME_REQUIRED"),
+        (None, "NAME_REQUIRED"),
+    ],
+)
 def test_bad_field_names(name, code):
     problems = field_name_problems(name, ("input", "api_name"))
     assert codes(problems) == [code]

@@ -19,8 +19,10 @@ def inspect(engine, workspace):
             return [c["name"] for c in sa.inspect(engine).get_columns(ns.table_name(obj), schema=ns.schema)]
 
         def indexes(self, obj: str) -> dict[str, bool]:
-            return {str(i["name"]): bool(i["unique"])
-                    for i in sa.inspect(engine).get_indexes(ns.table_name(obj), schema=ns.schema)}
+            return {
+                str(i["name"]): bool(i["unique"])
+                for i in sa.inspect(engine).get_indexes(ns.table_name(obj), schema=ns.schema)
+            }
 
         def exists(self, obj: str) -> bool:
             return sa.inspect(engine).has_table(ns.table_name(obj), schema=ns.schema)
@@ -29,12 +31,28 @@ def inspect(engine, workspace):
 
 
 def test_new_object_gets_system_columns_and_indexes(object_factory, inspect, state):
-    object_factory("company", fields=[
-        {"api_name": "name", "type": "text", "unique": True},
-        {"api_name": "parent", "type": "lookup", "options": {"target_object": "company", "reverse_name": "children"}},
-    ])
-    assert inspect.columns("company") == ["id", "created_at", "updated_at", "created_by", "updated_by", "owner",
-                                          "deleted_at", "name", "parent"]
+    object_factory(
+        "company",
+        fields=[
+            {"api_name": "name", "type": "text", "unique": True},
+            {
+                "api_name": "parent",
+                "type": "lookup",
+                "options": {"target_object": "company", "reverse_name": "children"},
+            },
+        ],
+    )
+    assert inspect.columns("company") == [
+        "id",
+        "created_at",
+        "updated_at",
+        "created_by",
+        "updated_by",
+        "owner",
+        "deleted_at",
+        "name",
+        "parent",
+    ]
     company = state().object_named("company")
     assert inspect.indexes("company") == {
         constraint_name("uq", company.field_named("name").id): True,
@@ -44,9 +62,13 @@ def test_new_object_gets_system_columns_and_indexes(object_factory, inspect, sta
 
 def test_renaming_an_object_keeps_records_and_links(object_factory, records, store, workspace, inspect):
     object_factory("company", fields=[{"api_name": "name", "type": "text"}])
-    object_factory("deal", fields=[{"api_name": "company", "type": "lookup", "options": {"target_object": "company"}}])
+    object_factory(
+        "deal", fields=[{"api_name": "company", "type": "lookup", "options": {"target_object": "company"}}]
+    )
     acme = records.create(workspace, "company", {"name": "Acme"})
-    store.apply(workspace, changes.update_object("company", {"api_name": "account", "label_plural": "Accounts"}))
+    store.apply(
+        workspace, changes.update_object("company", {"api_name": "account", "label_plural": "Accounts"})
+    )
     assert not inspect.exists("company") and inspect.exists("account")
     assert records.get(workspace, "account", acme["id"])["name"] == "Acme"
     deal = records.create(workspace, "deal", {"company": str(acme["id"])})
@@ -54,7 +76,9 @@ def test_renaming_an_object_keeps_records_and_links(object_factory, records, sto
 
 
 def test_renaming_a_field_renames_its_columns(object_factory, records, store, workspace, inspect):
-    object_factory("deal", fields=[{"api_name": "amount", "type": "currency", "options": {"default_currency": "EUR"}}])
+    object_factory(
+        "deal", fields=[{"api_name": "amount", "type": "currency", "options": {"default_currency": "EUR"}}]
+    )
     created = records.create(workspace, "deal", {"amount": "10"})
     store.apply(workspace, changes.update_field("deal", "amount", {"api_name": "value"}))
     assert {"value", "value__currency"} <= set(inspect.columns("deal"))
@@ -63,15 +87,18 @@ def test_renaming_a_field_renames_its_columns(object_factory, records, store, wo
 
 
 def test_swapping_two_field_names_in_one_change(object_factory, records, store, workspace, state):
-    object_factory("person", fields=[{"api_name": "first_name", "type": "text"},
-                                     {"api_name": "last_name", "type": "text"}])
+    object_factory(
+        "person",
+        fields=[{"api_name": "first_name", "type": "text"}, {"api_name": "last_name", "type": "text"}],
+    )
     ada = records.create(workspace, "person", {"first_name": "Lovelace", "last_name": "Ada"})
 
     def swap(current):
         person = current.object_named("person")
         first, last = person.fields
-        return current.with_object(person.evolve(fields=(first.evolve(api_name="last_name"),
-                                                         last.evolve(api_name="first_name"))))
+        return current.with_object(
+            person.evolve(fields=(first.evolve(api_name="last_name"), last.evolve(api_name="first_name")))
+        )
 
     result = store.apply(workspace, swap)
     assert [c.describe() for c in result.changes] == [
@@ -109,11 +136,19 @@ def test_reordering_fields_changes_metadata_only(object_factory, store, workspac
 
 
 def test_unsafe_type_changes_are_refused_with_the_allowed_way(object_factory, store, workspace):
-    object_factory("deal", fields=[{"api_name": "name", "type": "text"}, {"api_name": "won", "type": "boolean"}])
+    object_factory(
+        "deal", fields=[{"api_name": "name", "type": "text"}, {"api_name": "won", "type": "boolean"}]
+    )
     for field, new_type in (("name", "integer"), ("won", "date"), ("name", "lookup")):
         with pytest.raises(TesseraError) as caught:
-            store.apply(workspace, changes.update_field("deal", field, {"type": new_type, "options": {
-                "target_object": "deal"} if new_type == "lookup" else {}}))
+            store.apply(
+                workspace,
+                changes.update_field(
+                    "deal",
+                    field,
+                    {"type": new_type, "options": {"target_object": "deal"} if new_type == "lookup" else {}},
+                ),
+            )
         assert caught.value.code == "UNSAFE_TYPE_CHANGE"
         assert "Add a new field" in caught.value.problems[0].message
 
@@ -124,4 +159,6 @@ def test_long_text_to_text_only_when_values_fit(object_factory, records, store, 
     with pytest.raises(TesseraError) as caught:
         store.apply(workspace, changes.update_field("note", "body", {"type": "text"}))
     assert (caught.value.code, caught.value.path) == ("UNSAFE_TYPE_CHANGE", ("input", "type"))
-    store.apply(workspace, changes.update_field("note", "body", {"type": "text", "options": {"max_length": 500}}))
+    store.apply(
+        workspace, changes.update_field("note", "body", {"type": "text", "options": {"max_length": 500}})
+    )

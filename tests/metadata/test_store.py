@@ -24,7 +24,9 @@ def table_shape(engine, workspace: str) -> dict[str, Any]:
         shape[name] = {
             "columns": sorted(c["name"] for c in inspector.get_columns(name, schema=ns.schema)),
             "indexes": sorted(str(i["name"]) for i in inspector.get_indexes(name, schema=ns.schema)),
-            "foreign_keys": sorted(str(f["name"]) for f in inspector.get_foreign_keys(name, schema=ns.schema)),
+            "foreign_keys": sorted(
+                str(f["name"]) for f in inspector.get_foreign_keys(name, schema=ns.schema)
+            ),
         }
     return shape
 
@@ -33,10 +35,13 @@ def table_shape(engine, workspace: str) -> dict[str, Any]:
 def crm(object_factory, records, workspace):
     """company ← deal, with one record each."""
     object_factory("company", fields=[{"api_name": "name", "type": "text", "unique": True}])
-    object_factory("deal", fields=[
-        {"api_name": "title", "type": "text"},
-        {"api_name": "company", "type": "lookup", "options": {"target_object": "company"}},
-    ])
+    object_factory(
+        "deal",
+        fields=[
+            {"api_name": "title", "type": "text"},
+            {"api_name": "company", "type": "lookup", "options": {"target_object": "company"}},
+        ],
+    )
     acme = records.create(workspace, "company", {"name": "Acme"})
     records.create(workspace, "deal", {"title": "Big", "company": str(acme["id"])})
 
@@ -56,7 +61,7 @@ def fail_at_step(monkeypatch):
             def boom(ops):
                 raise RuntimeError("injected failure")
 
-            the_plan.steps = [*steps[: n - 1], plan.PlanStep("boom", boom), *steps[n - 1:]]
+            the_plan.steps = [*steps[: n - 1], plan.PlanStep("boom", boom), *steps[n - 1 :]]
             ran.extend(s.description for s in steps[: n - 1])
             real_run_plan(conn, the_plan)
 
@@ -83,19 +88,28 @@ def test_a_failure_mid_plan_leaves_metadata_and_tables_unchanged(crm, store, wor
     ran = fail_at_step(2)
     with pytest.raises(RuntimeError, match="injected failure"):
         store.apply(workspace, changes.create_object(MULTI_STEP_CHANGE))
-    assert ran == [f"Create table {Namespace(workspace, engine.dialect.name).qualified_table_name('project')}"]
+    assert ran == [
+        f"Create table {Namespace(workspace, engine.dialect.name).qualified_table_name('project')}"
+    ]
     assert store.state(workspace) == before_state
     assert store.state(workspace).version == before_state.version
     assert table_shape(engine, workspace) == before_tables
     assert store.change_log(workspace) == before_log
 
 
-def test_a_failure_after_a_table_rebuild_rolls_the_rebuild_back(crm, store, workspace, engine, records,
-                                                                fail_at_step, dialect, monkeypatch):
+def test_a_failure_after_a_table_rebuild_rolls_the_rebuild_back(
+    crm, store, workspace, engine, records, fail_at_step, dialect, monkeypatch
+):
     """Adding a lookup rebuilds the table on SQLite (batch mode); the rollback covers it."""
     before_tables = table_shape(engine, workspace)
-    edit = changes.create_field("deal", {"api_name": "partner", "type": "lookup",
-                                         "options": {"target_object": "company", "reverse_name": "partner_deals"}})
+    edit = changes.create_field(
+        "deal",
+        {
+            "api_name": "partner",
+            "type": "lookup",
+            "options": {"target_object": "company", "reverse_name": "partner_deals"},
+        },
+    )
     ran = fail_at_step(2)
     with pytest.raises(RuntimeError):
         store.apply(workspace, edit)
@@ -106,7 +120,10 @@ def test_a_failure_after_a_table_rebuild_rolls_the_rebuild_back(crm, store, work
     assert deal["title"] == "Big"
     monkeypatch.undo()
     store.apply(workspace, edit)  # and the same change still applies afterwards
-    assert "partner" in table_shape(engine, workspace)[Namespace(workspace, dialect).table_name("deal")]["columns"]
+    assert (
+        "partner"
+        in table_shape(engine, workspace)[Namespace(workspace, dialect).table_name("deal")]["columns"]
+    )
 
 
 def all_rows(engine, workspace: str, object_api_name: str) -> list[dict[str, Any]]:
@@ -140,7 +157,9 @@ def test_versions_count_applied_changes_only(store, workspace, object_factory):
 
 def test_change_log_says_who_when_and_what(store, workspace, object_factory):
     object_factory("company", fields=[{"api_name": "name", "type": "text"}])
-    store.apply(workspace, changes.update_field("company", "name", {"label": "Legal name"}), actor="ada@example.org")
+    store.apply(
+        workspace, changes.update_field("company", "name", {"label": "Legal name"}), actor="ada@example.org"
+    )
     latest, first = store.change_log(workspace)
     assert (latest.version, latest.actor) == (2, "ada@example.org")
     assert latest.summary == "Field 'company.name': change label"
@@ -175,7 +194,9 @@ def test_deleting_an_object_with_records_needs_confirmation(crm, store, workspac
     store.apply(workspace, changes.delete_field("deal", "company"), confirm_data_loss=True)
     with pytest.raises(TesseraError) as caught:
         store.apply(workspace, changes.delete_object("company"))
-    assert caught.value.problems[0].details["data_loss"] == [{"object": "company", "field": None, "records": 1}]
+    assert caught.value.problems[0].details["data_loss"] == [
+        {"object": "company", "field": None, "records": 1}
+    ]
     store.apply(workspace, changes.delete_object("company"), confirm_data_loss=True)
     assert Namespace(workspace, dialect).table_name("company") not in table_shape(engine, workspace)
 

@@ -13,8 +13,13 @@ def state_of(*objects):
 
 
 def test_a_valid_model_has_no_problems():
-    state = state_of({"api_name": "company"}, {"api_name": "deal", "fields": [
-        {"api_name": "company", "type": "lookup", "options": {"target_object": "company"}}]})
+    state = state_of(
+        {"api_name": "company"},
+        {
+            "api_name": "deal",
+            "fields": [{"api_name": "company", "type": "lookup", "options": {"target_object": "company"}}],
+        },
+    )
     assert state_problems(state) == []
 
 
@@ -33,9 +38,21 @@ def test_duplicate_field_names():
 
 def test_a_field_named_like_a_reverse_relation_conflicts():
     state = state_of({"api_name": "company", "fields": [{"api_name": "deals", "type": "integer"}]})
-    state = state.with_object(build_object({"api_name": "deal", "fields": [
-        {"api_name": "company", "type": "lookup", "options": {"target_object": "company", "reverse_name": "deals"}}]},
-        state))
+    state = state.with_object(
+        build_object(
+            {
+                "api_name": "deal",
+                "fields": [
+                    {
+                        "api_name": "company",
+                        "type": "lookup",
+                        "options": {"target_object": "company", "reverse_name": "deals"},
+                    }
+                ],
+            },
+            state,
+        )
+    )
     problems = {(p.code, p.path) for p in state_problems(state)}
     assert ("REVERSE_NAME_CONFLICT", ("objects", 1, "fields", 0, "options", "reverse_name")) in problems
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,7 +37,8 @@ def tessera(database_url: str, workspace: str) -> Tessera:
 
     def run(*args: str, expect: int = 0) -> Result:
         result = runner.invoke(
-            main, list(args),
+            main,
+            list(args),
             env={"TESSERA_DATABASE_URL": database_url, "TESSERA_DEFAULT_WORKSPACE": workspace},
         )
         assert result.exit_code == expect, result.output
@@ -64,9 +66,11 @@ def test_migrate_and_init(tessera, workspace):
 
 
 def test_workspace_create_and_list(tessera, workspace):
-    assert "created workspace 'sales_emea' (Sales Emea)" in tessera("workspace", "create", "sales_emea").output
+    slug = f"emea_{uuid.uuid4().hex[:8]}"  # PostgreSQL tests share one database
+    created = tessera("workspace", "create", slug, "--name", "Sales EMEA").output
+    assert f"created workspace '{slug}' (Sales EMEA)" in created
     listed = tessera("workspace", "list").output
-    assert "sales_emea\tSales Emea\tversion 0" in listed
+    assert f"{slug}\tSales EMEA\tversion 0" in listed
     assert workspace in listed
     error = tessera("workspace", "create", "Sales EMEA", expect=1).output
     assert "error [NAME_NOT_SNAKE_CASE] at slug:" in error
@@ -100,10 +104,12 @@ def test_deleting_data_needs_confirm_data_loss(tessera, model_file, tmp_path, re
     tessera("metadata", "apply", str(model_file))
     records.create(workspace, "company", {"name": "Acme"})
     only_deal = tmp_path / "deal-only.yaml"
-    only_deal.write_text(MODEL.split("  - api_name: deal")[0].replace(
-        "      - {api_name: name, type: text, required: true, unique: true}\n",
-        "      - {api_name: name, type: text, required: true, unique: true}\n      - {api_name: size, type: integer}\n",
-    ))
+    only_deal.write_text(
+        MODEL.split("  - api_name: deal")[0].replace(
+            "      - {api_name: name, type: text, required: true, unique: true}\n",
+            "      - {api_name: name, type: text, required: true, unique: true}\n      - {api_name: size, type: integer}\n",
+        )
+    )
     error = tessera("metadata", "apply", str(only_deal), expect=0).output
     assert "applied" in error  # deleting the empty deal object needs no confirmation
     without_name = tmp_path / "without-name.yaml"

@@ -26,7 +26,9 @@ def test_import_platform_from_the_repository_root_is_the_standard_library():
 
 def test_top_level_folders_have_no_init_module():
     for folder in MAPPED:
-        assert not (ROOT / folder / "__init__.py").exists(), f"{folder}/__init__.py would shadow or break imports"
+        assert not (ROOT / folder / "__init__.py").exists(), (
+            f"{folder}/__init__.py would shadow or break imports"
+        )
 
 
 def source_modules() -> set[str]:
@@ -41,9 +43,20 @@ def source_modules() -> set[str]:
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
-         "--wheel-dir", str(out), str(ROOT)],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--quiet",
+            "--wheel-dir",
+            str(out),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
     )
     (path,) = out.glob("tessera_crm-*.whl")
     return zipfile.ZipFile(path)
@@ -52,7 +65,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
 def test_wheel_contains_every_module(wheel: zipfile.ZipFile):
     names = set(wheel.namelist())
     missing = source_modules() - names
-    assert not missing, f"modules missing from the wheel (add their package to pyproject.toml): {sorted(missing)}"
+    assert not missing, (
+        f"modules missing from the wheel (add their package to pyproject.toml): {sorted(missing)}"
+    )
 
 
 def test_wheel_contains_the_data_files(wheel: zipfile.ZipFile):

@@ -9,11 +9,14 @@ from tessera.platform.errors import TesseraError
 
 @pytest.fixture
 def company(object_factory):
-    return object_factory("company", fields=[
-        {"api_name": "name", "type": "text", "required": True, "unique": True},
-        {"api_name": "size", "type": "integer", "default": 10},
-        {"api_name": "website", "type": "url"},
-    ])
+    return object_factory(
+        "company",
+        fields=[
+            {"api_name": "name", "type": "text", "required": True, "unique": True},
+            {"api_name": "size", "type": "integer", "default": 10},
+            {"api_name": "website", "type": "url"},
+        ],
+    )
 
 
 def test_create_sets_system_fields_and_defaults(company, records, workspace):

@@ -15,12 +15,14 @@ def test_defaults_run_on_embedded_sqlite():
 
 
 def test_environment_overrides():
-    settings = Settings.from_env({
-        "TESSERA_DATA_DIR": "/srv/tessera",
-        "TESSERA_PORT": "9000",
-        "TESSERA_DEFAULT_WORKSPACE": "acme",
-        "TESSERA_BROKER_URL": "redis://127.0.0.1:6379/0",
-    })
+    settings = Settings.from_env(
+        {
+            "TESSERA_DATA_DIR": "/srv/tessera",
+            "TESSERA_PORT": "9000",
+            "TESSERA_DEFAULT_WORKSPACE": "acme",
+            "TESSERA_BROKER_URL": "redis://127.0.0.1:6379/0",
+        }
+    )
     assert settings.database_url == "sqlite:////srv/tessera/tessera.db"
     assert settings.port == 9000
     assert settings.default_workspace == "acme"

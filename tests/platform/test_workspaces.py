@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 import sqlalchemy as sa
 
@@ -13,8 +15,13 @@ from tessera.platform.workspaces import WorkspaceService
 
 def test_two_workspaces_can_both_have_a_deal_with_different_fields(store, records, workspace_factory):
     east, west = workspace_factory("east"), workspace_factory("west")
-    store.apply(east, changes.create_object({"api_name": "deal", "fields": [{"api_name": "title", "type": "text"}]}))
-    store.apply(west, changes.create_object({"api_name": "deal", "fields": [{"api_name": "amount", "type": "integer"}]}))
+    store.apply(
+        east, changes.create_object({"api_name": "deal", "fields": [{"api_name": "title", "type": "text"}]})
+    )
+    store.apply(
+        west,
+        changes.create_object({"api_name": "deal", "fields": [{"api_name": "amount", "type": "integer"}]}),
+    )
     in_east = records.create(east, "deal", {"title": "East deal"})
     in_west = records.create(west, "deal", {"amount": 5})
     assert records.get(west, "deal", in_east["id"]) is None
@@ -48,21 +55,26 @@ def test_each_workspace_has_its_own_namespace(engine, workspace_factory):
         assert ns.table_name("deal") == f"ws_{slug}__deal"
 
 
-def test_create_list_and_ensure(engine, workspace_factory):
+def test_create_list_and_ensure(engine):
     service = WorkspaceService(engine)
-    created = service.create("sales_emea", "Sales EMEA")
-    assert (created.slug, created.name, created.metadata_version) == ("sales_emea", "Sales EMEA", 0)
-    assert "sales_emea" in [w.slug for w in service.list()]
-    assert service.ensure("sales_emea") == created
-    assert service.ensure("default").slug == "default"
+    slug = f"emea_{uuid.uuid4().hex[:8]}"  # PostgreSQL tests share one database
+    created = service.create(slug, "Sales EMEA")
+    assert (created.slug, created.name, created.metadata_version) == (slug, "Sales EMEA", 0)
+    assert slug in [w.slug for w in service.list()]
+    assert service.ensure(slug) == created
+    fresh = f"new_{uuid.uuid4().hex[:8]}"
+    assert service.ensure(fresh).slug == fresh
 
 
-@pytest.mark.parametrize(("slug", "code"), [
-    ("Sales", "NAME_NOT_SNAKE_CASE"),
-    ("s", "NAME_LENGTH"),
-    ("a_very_long_workspace_name", "NAME_LENGTH"),
-    ("", "NAME_REQUIRED"),
-])
+@pytest.mark.parametrize(
+    ("slug", "code"),
+    [
+        ("Sales", "NAME_NOT_SNAKE_CASE"),
+        ("s", "NAME_LENGTH"),
+        ("a_very_long_workspace_name", "NAME_LENGTH"),
+        ("", "NAME_REQUIRED"),
+    ],
+)
 def test_invalid_slugs(engine, slug, code):
     with pytest.raises(TesseraError) as caught:
         WorkspaceService(engine).create(slug)

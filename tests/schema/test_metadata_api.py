@@ -48,7 +48,9 @@ def test_lookup_gives_the_target_a_reverse_relation(ok):
     ok(CREATE_COMPANY)
     ok(CREATE_DEAL)
     data = ok('{ object(apiName: "company") { relations { name sourceObject sourceField } } }')
-    assert data["object"]["relations"] == [{"name": "deals", "sourceObject": "deal", "sourceField": "company"}]
+    assert data["object"]["relations"] == [
+        {"name": "deals", "sourceObject": "deal", "sourceField": "company"}
+    ]
     deal = ok('{ object(apiName: "deal") { fields { apiName options } } }')["object"]
     lookup = next(f for f in deal["fields"] if f["apiName"] == "company")
     assert lookup["options"] == {"target_object": "company", "on_delete": "set_null", "reverse_name": "deals"}
@@ -58,8 +60,10 @@ def test_objects_and_fields_carry_the_versions_that_created_and_changed_them(ok)
     ok(CREATE_COMPANY)
     ok('mutation { createField(input: {object: "company", apiName: "size", type: "integer"}) { version } }')
     ok('mutation { updateField(input: {object: "company", field: "name", label: "Legal name"}) { version } }')
-    company = ok('{ object(apiName: "company") { createdVersion updatedVersion '
-                 "fields { apiName createdVersion updatedVersion } } }")["object"]
+    company = ok(
+        '{ object(apiName: "company") { createdVersion updatedVersion '
+        "fields { apiName createdVersion updatedVersion } } }"
+    )["object"]
     assert (company["createdVersion"], company["updatedVersion"]) == (1, 3)
     assert company["fields"] == [
         {"apiName": "name", "createdVersion": 1, "updatedVersion": 3},
@@ -70,7 +74,10 @@ def test_objects_and_fields_carry_the_versions_that_created_and_changed_them(ok)
 def test_workspace_and_objects_queries(ok, workspace):
     ok(CREATE_COMPANY)
     data = ok("{ workspace { slug metadataVersion } objects { apiName } }")
-    assert data == {"workspace": {"slug": workspace, "metadataVersion": 1}, "objects": [{"apiName": "company"}]}
+    assert data == {
+        "workspace": {"slug": workspace, "metadataVersion": 1},
+        "objects": [{"apiName": "company"}],
+    }
     assert ok('{ object(apiName: "nothing") { apiName } }') == {"object": None}
 
 
@@ -91,29 +98,47 @@ def test_field_mutations_create_update_reorder_delete(ok):
         'label: "Home page", helpText: "Public site"}) { version object { fields { apiName label helpText } } } }'
     )["updateField"]
     assert data["version"] == 3
-    assert data["object"]["fields"][1] == {"apiName": "homepage", "label": "Home page", "helpText": "Public site"}
-    data = ok('mutation { reorderFields(input: {object: "company", fields: ["homepage", "name"]}) '
-              "{ object { fields { apiName } } } }")["reorderFields"]
+    assert data["object"]["fields"][1] == {
+        "apiName": "homepage",
+        "label": "Home page",
+        "helpText": "Public site",
+    }
+    data = ok(
+        'mutation { reorderFields(input: {object: "company", fields: ["homepage", "name"]}) '
+        "{ object { fields { apiName } } } }"
+    )["reorderFields"]
     assert [f["apiName"] for f in data["object"]["fields"]] == ["homepage", "name"]
-    data = ok('mutation { deleteField(input: {object: "company", field: "homepage"}) '
-              "{ applied object { fields { apiName } } } }")["deleteField"]
+    data = ok(
+        'mutation { deleteField(input: {object: "company", field: "homepage"}) '
+        "{ applied object { fields { apiName } } } }"
+    )["deleteField"]
     assert data["applied"] is True
     assert [f["apiName"] for f in data["object"]["fields"]] == ["name"]
 
 
 def test_update_and_delete_object(ok):
     ok(CREATE_COMPANY)
-    data = ok('mutation { updateObject(input: {object: "company", apiName: "account", labelSingular: "Account", '
-              'labelPlural: "Accounts"}) { object { apiName pluralApiName labelPlural } } }')
-    assert data["updateObject"]["object"] == {"apiName": "account", "pluralApiName": "accounts", "labelPlural": "Accounts"}
-    assert ok('mutation { deleteObject(input: {object: "account"}) { applied version } }')["deleteObject"] == {
-        "applied": True, "version": 3}
+    data = ok(
+        'mutation { updateObject(input: {object: "company", apiName: "account", labelSingular: "Account", '
+        'labelPlural: "Accounts"}) { object { apiName pluralApiName labelPlural } } }'
+    )
+    assert data["updateObject"]["object"] == {
+        "apiName": "account",
+        "pluralApiName": "accounts",
+        "labelPlural": "Accounts",
+    }
+    assert ok('mutation { deleteObject(input: {object: "account"}) { applied version } }')[
+        "deleteObject"
+    ] == {"applied": True, "version": 3}
     assert ok("{ objects { apiName } }")["objects"] == []
 
 
 def test_dry_run_returns_the_plan_and_changes_nothing(ok):
-    data = ok(CREATE_COMPANY.replace("createObject(input:", "createObject(dryRun: true, input:")
-              .replace("applied version object", "applied version plan { description destructive sql } object"))
+    data = ok(
+        CREATE_COMPANY.replace("createObject(input:", "createObject(dryRun: true, input:").replace(
+            "applied version object", "applied version plan { description destructive sql } object"
+        )
+    )
     result = data["createObject"]
     assert result["applied"] is False
     assert result["version"] == 0
@@ -121,32 +146,49 @@ def test_dry_run_returns_the_plan_and_changes_nothing(ok):
     assert "Create table" in result["plan"][0]["description"]
     assert result["plan"][0]["sql"][0].startswith("CREATE TABLE")
     assert ok("{ objects { apiName } workspace { metadataVersion } }") == {
-        "objects": [], "workspace": {"metadataVersion": 0}}
+        "objects": [],
+        "workspace": {"metadataVersion": 0},
+    }
 
 
 def test_data_loss_needs_confirmation(ok, metadata_api, records, workspace):
     ok(CREATE_COMPANY)
     records.create(workspace, "company", {"name": "Acme"})
-    error = error_of(metadata_api('mutation { deleteField(input: {object: "company", field: "name"}) { applied } }'))
+    error = error_of(
+        metadata_api('mutation { deleteField(input: {object: "company", field: "name"}) { applied } }')
+    )
     assert error["extensions"]["code"] == "DATA_LOSS_NOT_CONFIRMED"
     assert error["extensions"]["inputPath"] == ["confirmDataLoss"]
     assert error["extensions"]["problems"][0]["details"]["data_loss"] == [
-        {"object": "company", "field": "name", "records": 1}]
-    assert ok('{ object(apiName: "company") { fields { apiName } } }')["object"]["fields"] == [{"apiName": "name"}]
-    data = ok('mutation { deleteObject(input: {object: "company"}, confirmDataLoss: true) '
-              "{ applied dataLoss { object field records } } }")
-    assert data["deleteObject"] == {"applied": True, "dataLoss": [{"object": "company", "field": None, "records": 1}]}
+        {"object": "company", "field": "name", "records": 1}
+    ]
+    assert ok('{ object(apiName: "company") { fields { apiName } } }')["object"]["fields"] == [
+        {"apiName": "name"}
+    ]
+    data = ok(
+        'mutation { deleteObject(input: {object: "company"}, confirmDataLoss: true) '
+        "{ applied dataLoss { object field records } } }"
+    )
+    assert data["deleteObject"] == {
+        "applied": True,
+        "dataLoss": [{"object": "company", "field": None, "records": 1}],
+    }
 
 
 def test_expected_version_conflict(ok, metadata_api):
     ok(CREATE_COMPANY)
-    error = error_of(metadata_api(
-        'mutation { createField(input: {object: "company", apiName: "size", type: "integer"}, expectedVersion: 0) '
-        "{ applied } }"))
+    error = error_of(
+        metadata_api(
+            'mutation { createField(input: {object: "company", apiName: "size", type: "integer"}, expectedVersion: 0) '
+            "{ applied } }"
+        )
+    )
     assert error["extensions"]["code"] == "VERSION_CONFLICT"
     assert error["extensions"]["inputPath"] == ["expectedVersion"]
-    ok('mutation { createField(input: {object: "company", apiName: "size", type: "integer"}, expectedVersion: 1) '
-       "{ applied } }")
+    ok(
+        'mutation { createField(input: {object: "company", apiName: "size", type: "integer"}, expectedVersion: 1) '
+        "{ applied } }"
+    )
 
 
 @pytest.mark.parametrize(
@@ -155,22 +197,51 @@ def test_expected_version_conflict(ok, metadata_api):
         ('createObject(input: {apiName: "Deals"})', "NAME_NOT_SNAKE_CASE", ["input", "apiName"]),
         ('createObject(input: {apiName: "select"})', "NAME_RESERVED", ["input", "apiName"]),
         ('createObject(input: {apiName: "company"})', "DUPLICATE_NAME", ["input", "apiName"]),
-        ('createField(input: {object: "company", apiName: "created_at", type: "text"})', "NAME_RESERVED",
-         ["input", "apiName"]),
-        ('createField(input: {object: "nope", apiName: "x", type: "text"})', "UNKNOWN_OBJECT", ["input", "object"]),
-        ('createField(input: {object: "company", apiName: "x", type: "colour"})', "UNKNOWN_FIELD_TYPE",
-         ["input", "type"]),
-        ('createField(input: {object: "company", apiName: "x", type: "decimal", options: {precision: 40}})',
-         "INVALID_OPTIONS", ["input", "options", "precision"]),
-        ('createField(input: {object: "company", apiName: "x", type: "select", options: {choices: [{value: "a b"}]}})',
-         "INVALID_OPTIONS", ["input", "options", "choices", 0, "value"]),
-        ('createField(input: {object: "company", apiName: "x", type: "integer", default: "many"})', "INVALID_DEFAULT",
-         ["input", "default"]),
-        ('createField(input: {object: "company", apiName: "x", type: "lookup", options: {target_object: "ghost"}})',
-         "UNKNOWN_OBJECT", ["input", "options", "target_object"]),
-        ('updateField(input: {object: "company", field: "name", type: "integer"})', "UNSAFE_TYPE_CHANGE",
-         ["input", "type"]),
-        ('updateField(input: {object: "company", field: "ghost", label: "x"})', "UNKNOWN_FIELD", ["input", "field"]),
+        (
+            'createField(input: {object: "company", apiName: "created_at", type: "text"})',
+            "NAME_RESERVED",
+            ["input", "apiName"],
+        ),
+        (
+            'createField(input: {object: "nope", apiName: "x", type: "text"})',
+            "UNKNOWN_OBJECT",
+            ["input", "object"],
+        ),
+        (
+            'createField(input: {object: "company", apiName: "x", type: "colour"})',
+            "UNKNOWN_FIELD_TYPE",
+            ["input", "type"],
+        ),
+        (
+            'createField(input: {object: "company", apiName: "x", type: "decimal", options: {precision: 40}})',
+            "INVALID_OPTIONS",
+            ["input", "options", "precision"],
+        ),
+        (
+            'createField(input: {object: "company", apiName: "x", type: "select", options: {choices: [{value: "a b"}]}})',
+            "INVALID_OPTIONS",
+            ["input", "options", "choices", 0, "value"],
+        ),
+        (
+            'createField(input: {object: "company", apiName: "x", type: "integer", default: "many"})',
+            "INVALID_DEFAULT",
+            ["input", "default"],
+        ),
+        (
+            'createField(input: {object: "company", apiName: "x", type: "lookup", options: {target_object: "ghost"}})',
+            "UNKNOWN_OBJECT",
+            ["input", "options", "target_object"],
+        ),
+        (
+            'updateField(input: {object: "company", field: "name", type: "integer"})',
+            "UNSAFE_TYPE_CHANGE",
+            ["input", "type"],
+        ),
+        (
+            'updateField(input: {object: "company", field: "ghost", label: "x"})',
+            "UNKNOWN_FIELD",
+            ["input", "field"],
+        ),
         ('deleteObject(input: {object: "ghost"})', "UNKNOWN_OBJECT", ["input", "object"]),
     ],
 )
@@ -185,9 +256,12 @@ def test_rejections_have_a_stable_code_and_the_input_path(ok, metadata_api, muta
 
 
 def test_every_problem_is_reported(metadata_api):
-    error = error_of(metadata_api(
-        'mutation { createObject(input: {apiName: "deal", fields: [{apiName: "Bad", type: "text"}, '
-        '{apiName: "amount", type: "decimal", options: {scale: 9, precision: 4}}]}) { applied } }'))
+    error = error_of(
+        metadata_api(
+            'mutation { createObject(input: {apiName: "deal", fields: [{apiName: "Bad", type: "text"}, '
+            '{apiName: "amount", type: "decimal", options: {scale: 9, precision: 4}}]}) { applied } }'
+        )
+    )
     problems = {(p["code"], tuple(p["inputPath"])) for p in error["extensions"]["problems"]}
     assert ("NAME_NOT_SNAKE_CASE", ("input", "fields", 0, "apiName")) in problems
     assert ("INVALID_OPTIONS", ("input", "fields", 1, "options", "scale")) in problems

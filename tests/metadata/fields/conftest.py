@@ -29,31 +29,85 @@ SAMPLES: dict[str, Sample] = {
     "text": Sample({"max_length": 5}, "Acme", "Acme", "Acme Corp", "VALUE_TOO_LONG", {"max_length": 0}),
     "long_text": Sample({}, "line 1\nline 2", "line 1\nline 2", 42, "TYPE_MISMATCH", {"max_length": "long"}),
     "integer": Sample({"min_value": 0}, 42, 42, -1, "NUMBER_OUT_OF_RANGE", {"min_value": 1.5}),
-    "decimal": Sample({"precision": 18, "scale": 2}, "12345678901234.56", Decimal("12345678901234.56"),
-                      "1.234", "TOO_MANY_DECIMALS", {"precision": 19}),
-    "currency": Sample({"default_currency": "EUR"}, {"amount": "1200.50", "currency_code": "USD"},
-                       Money(Decimal("1200.50"), "USD"), {"amount": "1", "currency_code": "XYZ"},
-                       "INVALID_CURRENCY", {"default_currency": "euro"}),
+    "decimal": Sample(
+        {"precision": 18, "scale": 2},
+        "12345678901234.56",
+        Decimal("12345678901234.56"),
+        "1.234",
+        "TOO_MANY_DECIMALS",
+        {"precision": 19},
+    ),
+    "currency": Sample(
+        {"default_currency": "EUR"},
+        {"amount": "1200.50", "currency_code": "USD"},
+        Money(Decimal("1200.50"), "USD"),
+        {"amount": "1", "currency_code": "XYZ"},
+        "INVALID_CURRENCY",
+        {"default_currency": "euro"},
+    ),
     "percent": Sample({}, 12.5, Decimal("12.50"), "lots", "TYPE_MISMATCH", {"scale": -1}),
     "boolean": Sample({}, True, True, "yes", "TYPE_MISMATCH", {"strict": True}),
     "date": Sample({}, "2026-11-22", dt.date(2026, 11, 22), "22/11/2026", "INVALID_DATE", {"format": "iso"}),
-    "datetime": Sample({}, "2026-11-22T14:30:00+01:00", dt.datetime(2026, 11, 22, 13, 30, tzinfo=dt.UTC),
-                       "2026-11-22T14:30:00", "DATETIME_WITHOUT_TIMEZONE", {"timezone": "UTC"}),
+    "datetime": Sample(
+        {},
+        "2026-11-22T14:30:00+01:00",
+        dt.datetime(2026, 11, 22, 13, 30, tzinfo=dt.UTC),
+        "2026-11-22T14:30:00",
+        "DATETIME_WITHOUT_TIMEZONE",
+        {"timezone": "UTC"},
+    ),
     "email": Sample({}, "Ada@Example.COM", "Ada@example.com", "ada@", "INVALID_EMAIL", {"domains": []}),
-    "phone": Sample({"default_region": "FR"}, "01 23 45 67 89", "+33123456789", "12", "INVALID_PHONE",
-                    {"default_region": "France"}),
-    "url": Sample({}, "example.com/pricing", "https://example.com/pricing", "ftp://example.com", "INVALID_URL",
-                  {"schemes": ["http"]}),
-    "select": Sample({"choices": [{"value": "new"}, {"value": "won"}]}, "won", "won", "lost", "INVALID_OPTION",
-                     {"choices": []}),
-    "multi_select": Sample({"choices": [{"value": "vip"}, {"value": "partner"}]}, ["partner", "vip", "vip"],
-                           ["vip", "partner"], ["gold"], "INVALID_OPTION", {"choices": [{"label": "No value"}]}),
-    "lookup": Sample({"target_object": "target"}, "(the target record)", None, "not-an-id", "TYPE_MISMATCH",
-                     {"target_object": "target", "on_delete": "explode"}),
-    "json": Sample({"schema": {"type": "object", "required": ["plan"]}}, {"plan": "pro", "seats": [1, 2]},
-                   {"plan": "pro", "seats": [1, 2]}, {"seats": 3}, "JSON_SCHEMA_VIOLATION", {"schema": "object"}),
-    "auto_number": Sample({"prefix": "D-", "padding": 4}, None, "D-0001", "D-9", "FIELD_READ_ONLY",
-                          {"padding": 40}),
+    "phone": Sample(
+        {"default_region": "FR"},
+        "01 23 45 67 89",
+        "+33123456789",
+        "12",
+        "INVALID_PHONE",
+        {"default_region": "France"},
+    ),
+    "url": Sample(
+        {},
+        "example.com/pricing",
+        "https://example.com/pricing",
+        "ftp://example.com",
+        "INVALID_URL",
+        {"schemes": ["http"]},
+    ),
+    "select": Sample(
+        {"choices": [{"value": "new"}, {"value": "won"}]},
+        "won",
+        "won",
+        "lost",
+        "INVALID_OPTION",
+        {"choices": []},
+    ),
+    "multi_select": Sample(
+        {"choices": [{"value": "vip"}, {"value": "partner"}]},
+        ["partner", "vip", "vip"],
+        ["vip", "partner"],
+        ["gold"],
+        "INVALID_OPTION",
+        {"choices": [{"label": "No value"}]},
+    ),
+    "lookup": Sample(
+        {"target_object": "target"},
+        "(the target record)",
+        None,
+        "not-an-id",
+        "TYPE_MISMATCH",
+        {"target_object": "target", "on_delete": "explode"},
+    ),
+    "json": Sample(
+        {"schema": {"type": "object", "required": ["plan"]}},
+        {"plan": "pro", "seats": [1, 2]},
+        {"plan": "pro", "seats": [1, 2]},
+        {"seats": 3},
+        "JSON_SCHEMA_VIOLATION",
+        {"schema": "object"},
+    ),
+    "auto_number": Sample(
+        {"prefix": "D-", "padding": 4}, None, "D-0001", "D-9", "FIELD_READ_ONLY", {"padding": 40}
+    ),
 }
 
 
@@ -77,7 +131,9 @@ def typed_object(object_factory, records, workspace) -> Callable[..., TypedObjec
         object_factory("target", fields=[{"api_name": "name", "type": "text"}])
         target = records.create(workspace, "target", {"name": "Target"})
         options = field_attrs.pop("options", SAMPLES[type_name].options)
-        object_factory("thing", fields=[{"api_name": "value", "type": type_name, "options": options, **field_attrs}])
+        object_factory(
+            "thing", fields=[{"api_name": "value", "type": type_name, "options": options, **field_attrs}]
+        )
         return TypedObject(target["id"])
 
     return make

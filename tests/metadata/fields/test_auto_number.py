@@ -4,8 +4,16 @@ from .helpers import refused
 
 
 def test_numbers_use_prefix_and_padding(object_factory, records, workspace):
-    object_factory("case", fields=[{"api_name": "ref", "type": "auto_number",
-                                    "options": {"prefix": "CASE-", "padding": 5, "start": 41}}])
+    object_factory(
+        "case",
+        fields=[
+            {
+                "api_name": "ref",
+                "type": "auto_number",
+                "options": {"prefix": "CASE-", "padding": 5, "start": 41},
+            }
+        ],
+    )
     assert [records.create(workspace, "case", {})["ref"] for _ in range(2)] == ["CASE-00041", "CASE-00042"]
 
 

@@ -19,13 +19,18 @@ def test_only_booleans_are_accepted():
 def test_default_fills_new_records_and_existing_ones(object_factory, records, store, workspace):
     object_factory("task", fields=[{"api_name": "title", "type": "text"}])
     existing = records.create(workspace, "task", {"title": "Old"})
-    store.apply(workspace, changes.create_field("task", {"api_name": "done", "type": "boolean", "default": False}))
+    store.apply(
+        workspace, changes.create_field("task", {"api_name": "done", "type": "boolean", "default": False})
+    )
     assert records.get(workspace, "task", existing["id"])["done"] is False
     assert records.create(workspace, "task", {"title": "New"})["done"] is False
 
 
 def test_cannot_be_unique(object_factory, store, workspace):
     object_factory("task")
-    error = refused(store.apply, workspace, changes.create_field(
-        "task", {"api_name": "done", "type": "boolean", "unique": True}))
+    error = refused(
+        store.apply,
+        workspace,
+        changes.create_field("task", {"api_name": "done", "type": "boolean", "unique": True}),
+    )
     assert error.code == "UNIQUE_NOT_SUPPORTED"

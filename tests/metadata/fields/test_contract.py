@@ -50,7 +50,9 @@ def test_null_round_trips(type_name, typed_object, records, workspace):
 
 
 @pytest.mark.parametrize("type_name", TYPES)
-def test_invalid_value_is_rejected_and_nothing_is_written(type_name, typed_object, records, workspace, engine):
+def test_invalid_value_is_rejected_and_nothing_is_written(
+    type_name, typed_object, records, workspace, engine
+):
     typed_object(type_name)
     sample = SAMPLES[type_name]
     with pytest.raises(TesseraError) as caught:
@@ -65,8 +67,9 @@ def test_invalid_value_is_rejected_and_nothing_is_written(type_name, typed_objec
 def test_options_breaking_the_schema_are_rejected(type_name, object_factory, store, workspace):
     object_factory("target")
     object_factory("thing")
-    edit = changes.create_field("thing", {"api_name": "value", "type": type_name,
-                                          "options": SAMPLES[type_name].bad_options})
+    edit = changes.create_field(
+        "thing", {"api_name": "value", "type": type_name, "options": SAMPLES[type_name].bad_options}
+    )
     with pytest.raises(TesseraError) as caught:
         store.apply(workspace, edit)
     assert caught.value.code == "INVALID_OPTIONS"
@@ -78,7 +81,7 @@ def test_options_breaking_the_schema_are_rejected(type_name, object_factory, sto
 def test_typed_value_survives_json(type_name, typed_object, records, workspace, state):
     """``to_json`` then ``coerce`` gives the value back (exports, events, defaults)."""
     thing = typed_object(type_name)
-    given, expected = thing.sample_value(type_name)
+    _given, expected = thing.sample_value(type_name)
     fld = state().object_named("thing").field_named("value")
     ftype = field_type(type_name)
     assert ftype.coerce(fld, ftype.to_json(fld, expected)) == expected
@@ -91,5 +94,10 @@ def count_rows(engine, workspace: str, object_api_name: str) -> int:
 
     ns = Namespace(workspace, engine.dialect.name)
     with engine.connect() as conn:
-        return int(conn.execute(sa.select(sa.func.count()).select_from(
-            sa.table(ns.table_name(object_api_name), schema=ns.schema))).scalar_one())
+        return int(
+            conn.execute(
+                sa.select(sa.func.count()).select_from(
+                    sa.table(ns.table_name(object_api_name), schema=ns.schema)
+                )
+            ).scalar_one()
+        )

@@ -16,7 +16,9 @@ def test_amount_and_code_are_stored_in_two_columns(object_factory, records, work
     columns = {c["name"] for c in sa.inspect(engine).get_columns(ns.table_name("deal"), schema=ns.schema)}
     assert {"amount", "amount__currency"} <= columns
     with engine.connect() as conn:
-        code = conn.execute(sa.text(f"SELECT amount__currency FROM {ns.qualified_table_name('deal')}")).scalar_one()
+        code = conn.execute(
+            sa.text(f"SELECT amount__currency FROM {ns.qualified_table_name('deal')}")
+        ).scalar_one()
     assert code == "JPY"
 
 
@@ -30,7 +32,10 @@ def test_codes_are_iso_4217_and_may_be_restricted():
     assert rejected("currency", {"amount": 1, "currency_code": "ABC"}).code == "INVALID_CURRENCY"
     error = rejected("currency", {"amount": 1, "currency_code": "GBP"}, allowed_currencies=["EUR", "USD"])
     assert error.code == "CURRENCY_NOT_ALLOWED"
-    assert coerce("currency", {"amount": 1, "currency_code": "USD"}, allowed_currencies=["USD"]).currency_code == "USD"
+    assert (
+        coerce("currency", {"amount": 1, "currency_code": "USD"}, allowed_currencies=["USD"]).currency_code
+        == "USD"
+    )
 
 
 def test_amount_errors_point_at_the_amount():
@@ -41,6 +46,11 @@ def test_amount_errors_point_at_the_amount():
 
 def test_invalid_default_currency_option(object_factory, store, workspace):
     object_factory("deal")
-    error = refused(store.apply, workspace, changes.create_field(
-        "deal", {"api_name": "amount", "type": "currency", "options": {"default_currency": "XXY"}}))
+    error = refused(
+        store.apply,
+        workspace,
+        changes.create_field(
+            "deal", {"api_name": "amount", "type": "currency", "options": {"default_currency": "XXY"}}
+        ),
+    )
     assert (error.code, error.path) == ("INVALID_CURRENCY", ("input", "options", "default_currency"))

@@ -32,22 +32,33 @@ def test_non_numbers_are_refused():
 
 def test_scale_above_precision_is_refused(object_factory, store, workspace):
     object_factory("ledger")
-    error = refused(store.apply, workspace, changes.create_field(
-        "ledger", {"api_name": "amount", "type": "decimal", "options": {"precision": 4, "scale": 6}}))
+    error = refused(
+        store.apply,
+        workspace,
+        changes.create_field(
+            "ledger", {"api_name": "amount", "type": "decimal", "options": {"precision": 4, "scale": 6}}
+        ),
+    )
     assert (error.code, error.path) == ("INVALID_OPTIONS", ("input", "options", "scale"))
 
 
 def test_more_scale_keeps_values_less_scale_is_refused(object_factory, records, store, workspace):
     object_factory("ledger", fields=[{"api_name": "amount", "type": "decimal", "options": {"precision": 10}}])
     created = records.create(workspace, "ledger", {"amount": "12.34"})
-    store.apply(workspace, changes.update_field("ledger", "amount", {"options": {"precision": 12, "scale": 4}}))
+    store.apply(
+        workspace, changes.update_field("ledger", "amount", {"options": {"precision": 12, "scale": 4}})
+    )
     assert records.get(workspace, "ledger", created["id"])["amount"] == Decimal("12.3400")
-    error = refused(store.apply, workspace, changes.update_field("ledger", "amount", {"options": {"scale": 1}}))
+    error = refused(
+        store.apply, workspace, changes.update_field("ledger", "amount", {"options": {"scale": 1}})
+    )
     assert error.code == "UNSAFE_TYPE_CHANGE"
 
 
 def test_integer_becomes_decimal_exactly(object_factory, records, store, workspace):
     object_factory("ledger", fields=[{"api_name": "amount", "type": "integer"}])
     created = records.create(workspace, "ledger", {"amount": 1234567})
-    store.apply(workspace, changes.update_field("ledger", "amount", {"type": "decimal", "options": {"scale": 3}}))
+    store.apply(
+        workspace, changes.update_field("ledger", "amount", {"type": "decimal", "options": {"scale": 3}})
+    )
     assert records.get(workspace, "ledger", created["id"])["amount"] == Decimal("1234567.000")

@@ -30,6 +30,11 @@ def test_bounds():
 
 def test_min_above_max_is_refused(object_factory, store, workspace):
     object_factory("stock")
-    error = refused(store.apply, workspace, changes.create_field(
-        "stock", {"api_name": "count", "type": "integer", "options": {"min_value": 5, "max_value": 1}}))
+    error = refused(
+        store.apply,
+        workspace,
+        changes.create_field(
+            "stock", {"api_name": "count", "type": "integer", "options": {"min_value": 5, "max_value": 1}}
+        ),
+    )
     assert (error.code, error.path) == ("INVALID_OPTIONS", ("input", "options", "min_value"))

@@ -21,7 +21,12 @@ def test_schema_violations_point_inside_the_value():
 
 def test_an_invalid_schema_is_refused(object_factory, store, workspace):
     object_factory("subscription")
-    error = refused(store.apply, workspace, changes.create_field(
-        "subscription", {"api_name": "data", "type": "json", "options": {"schema": {"type": "bogus"}}}))
+    error = refused(
+        store.apply,
+        workspace,
+        changes.create_field(
+            "subscription", {"api_name": "data", "type": "json", "options": {"schema": {"type": "bogus"}}}
+        ),
+    )
     assert error.code == "INVALID_JSON_SCHEMA"
     assert error.path[:3] == ("input", "options", "schema")

@@ -14,8 +14,11 @@ def test_keeps_line_breaks():
 
 def test_cannot_be_unique(object_factory, store, workspace):
     object_factory("note")
-    error = refused(store.apply, workspace,
-                    changes.create_field("note", {"api_name": "body", "type": "long_text", "unique": True}))
+    error = refused(
+        store.apply,
+        workspace,
+        changes.create_field("note", {"api_name": "body", "type": "long_text", "unique": True}),
+    )
     assert (error.code, error.path) == ("UNIQUE_NOT_SUPPORTED", ("input", "unique"))
 
 

@@ -16,8 +16,16 @@ def hard_delete(engine, workspace: str, object_api_name: str, record_id) -> None
 
 def link(object_factory, on_delete: str) -> None:
     object_factory("company", fields=[{"api_name": "name", "type": "text"}])
-    object_factory("deal", fields=[{"api_name": "company", "type": "lookup",
-                                    "options": {"target_object": "company", "on_delete": on_delete}}])
+    object_factory(
+        "deal",
+        fields=[
+            {
+                "api_name": "company",
+                "type": "lookup",
+                "options": {"target_object": "company", "on_delete": on_delete},
+            }
+        ],
+    )
 
 
 def test_the_target_must_exist(object_factory, records, workspace):
@@ -59,8 +67,16 @@ def test_on_delete_restrict_then_changed_to_cascade(object_factory, records, sto
 
 
 def test_self_lookup(object_factory, records, workspace, state):
-    object_factory("company", fields=[{"api_name": "parent", "type": "lookup",
-                                       "options": {"target_object": "company", "reverse_name": "subsidiaries"}}])
+    object_factory(
+        "company",
+        fields=[
+            {
+                "api_name": "parent",
+                "type": "lookup",
+                "options": {"target_object": "company", "reverse_name": "subsidiaries"},
+            }
+        ],
+    )
     parent = records.create(workspace, "company", {})
     child = records.create(workspace, "company", {"parent": str(parent["id"])})
     assert records.get(workspace, "company", child["id"])["parent"] == parent["id"]
@@ -71,16 +87,38 @@ def test_self_lookup(object_factory, records, workspace, state):
 def test_reverse_names_default_and_conflict(object_factory, store, workspace, state):
     link(object_factory, "set_null")
     assert [r.reverse_name for r in state().relations()] == ["deals"]
-    error = refused(store.apply, workspace, changes.create_field(
-        "deal", {"api_name": "partner", "type": "lookup", "options": {"target_object": "company"}}))
+    error = refused(
+        store.apply,
+        workspace,
+        changes.create_field(
+            "deal", {"api_name": "partner", "type": "lookup", "options": {"target_object": "company"}}
+        ),
+    )
     assert (error.code, error.path) == ("REVERSE_NAME_CONFLICT", ("input", "options", "reverse_name"))
-    error = refused(store.apply, workspace, changes.create_field(
-        "deal", {"api_name": "partner", "type": "lookup",
-                 "options": {"target_object": "company", "reverse_name": "name"}}))
+    error = refused(
+        store.apply,
+        workspace,
+        changes.create_field(
+            "deal",
+            {
+                "api_name": "partner",
+                "type": "lookup",
+                "options": {"target_object": "company", "reverse_name": "name"},
+            },
+        ),
+    )
     assert error.code == "REVERSE_NAME_CONFLICT"
-    store.apply(workspace, changes.create_field("deal", {
-        "api_name": "partner", "type": "lookup",
-        "options": {"target_object": "company", "reverse_name": "partner_deals"}}))
+    store.apply(
+        workspace,
+        changes.create_field(
+            "deal",
+            {
+                "api_name": "partner",
+                "type": "lookup",
+                "options": {"target_object": "company", "reverse_name": "partner_deals"},
+            },
+        ),
+    )
 
 
 def test_foreign_key_and_index_exist(object_factory, workspace, engine, state):
@@ -91,12 +129,18 @@ def test_foreign_key_and_index_exist(object_factory, workspace, engine, state):
     assert fk["referred_table"] == ns.table_name("company")
     assert fk["constrained_columns"] == ["company"]
     assert fk["options"].get("ondelete", "").upper() == "CASCADE"
-    assert any(ix["column_names"] == ["company"] for ix in inspector.get_indexes(ns.table_name("deal"), schema=ns.schema))
+    assert any(
+        ix["column_names"] == ["company"]
+        for ix in inspector.get_indexes(ns.table_name("deal"), schema=ns.schema)
+    )
 
 
 def test_the_target_cannot_change(object_factory, store, workspace):
     link(object_factory, "set_null")
     object_factory("person")
-    error = refused(store.apply, workspace, changes.update_field(
-        "deal", "company", {"options": {"target_object": "person"}}))
+    error = refused(
+        store.apply,
+        workspace,
+        changes.update_field("deal", "company", {"options": {"target_object": "person"}}),
+    )
     assert (error.code, error.path) == ("UNSAFE_TYPE_CHANGE", ("input", "options", "target_object"))

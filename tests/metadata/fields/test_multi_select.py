@@ -25,8 +25,13 @@ def test_renaming_an_option_rewrites_stored_lists(object_factory, records, store
     store.apply(workspace, changes.update_field("company", "tags", {"options": {"choices": renamed}}))
     assert records.get(workspace, "company", both["id"])["tags"] == ["key_account", "partner"]
     assert records.get(workspace, "company", empty["id"])["tags"] == []
-    error = refused(store.apply, workspace, changes.update_field(
-        "company", "tags", {"options": {"choices": [c for c in renamed if c["value"] != "partner"]}}))
+    error = refused(
+        store.apply,
+        workspace,
+        changes.update_field(
+            "company", "tags", {"options": {"choices": [c for c in renamed if c["value"] != "partner"]}}
+        ),
+    )
     assert error.code == "UNSAFE_TYPE_CHANGE"
 
 

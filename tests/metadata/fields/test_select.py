@@ -2,7 +2,9 @@ from tessera.metadata import changes
 
 from .helpers import make_field, refused, rejected
 
-STAGES = {"choices": [{"value": "new"}, {"value": "won", "color": "green"}, {"value": "lost", "retired": True}]}
+STAGES = {
+    "choices": [{"value": "new"}, {"value": "won", "color": "green"}, {"value": "lost", "retired": True}]
+}
 
 
 def test_options_get_ids_labels_and_defaults():
@@ -22,15 +24,26 @@ def test_only_active_options_are_accepted():
 
 def test_duplicate_values_are_refused(object_factory, store, workspace):
     object_factory("deal")
-    error = refused(store.apply, workspace, changes.create_field("deal", {
-        "api_name": "stage", "type": "select", "options": {"choices": [{"value": "a"}, {"value": "a"}]}}))
+    error = refused(
+        store.apply,
+        workspace,
+        changes.create_field(
+            "deal",
+            {"api_name": "stage", "type": "select", "options": {"choices": [{"value": "a"}, {"value": "a"}]}},
+        ),
+    )
     assert (error.code, error.path) == ("DUPLICATE_OPTION", ("input", "options", "choices", 1, "value"))
 
 
 def test_default_must_be_an_option(object_factory, store, workspace):
     object_factory("deal")
-    error = refused(store.apply, workspace, changes.create_field(
-        "deal", {"api_name": "stage", "type": "select", "default": "open", "options": STAGES}))
+    error = refused(
+        store.apply,
+        workspace,
+        changes.create_field(
+            "deal", {"api_name": "stage", "type": "select", "default": "open", "options": STAGES}
+        ),
+    )
     assert (error.code, error.path) == ("INVALID_DEFAULT", ("input", "default"))
 
 
@@ -41,8 +54,13 @@ def test_rename_retire_reorder_and_remove(object_factory, records, store, worksp
     renamed = [{**c, "value": "closed_won"} if c["value"] == "won" else c for c in choices][::-1]
     store.apply(workspace, changes.update_field("deal", "stage", {"options": {"choices": renamed}}))
     assert records.get(workspace, "deal", won["id"])["stage"] == "closed_won"
-    error = refused(store.apply, workspace, changes.update_field(
-        "deal", "stage", {"options": {"choices": [c for c in renamed if c["value"] != "closed_won"]}}))
+    error = refused(
+        store.apply,
+        workspace,
+        changes.update_field(
+            "deal", "stage", {"options": {"choices": [c for c in renamed if c["value"] != "closed_won"]}}
+        ),
+    )
     assert error.code == "UNSAFE_TYPE_CHANGE"
     assert error.problems[0].details == {"records": 1}
     retired = [{**c, "retired": c["value"] == "closed_won"} for c in renamed]
@@ -52,4 +70,6 @@ def test_rename_retire_reorder_and_remove(object_factory, records, store, worksp
     unused = [c for c in retired if c["value"] != "new"]
     store.apply(workspace, changes.update_field("deal", "stage", {"options": {"choices": unused}}))
     assert [c["value"] for c in state().object_named("deal").field_named("stage").options["choices"]] == [
-        "lost", "closed_won"]
+        "lost",
+        "closed_won",
+    ]

@@ -29,7 +29,8 @@ def test_unique_text_refuses_a_second_record_with_the_value(object_factory, reco
 def test_shortening_is_refused_while_longer_values_exist(object_factory, records, store, workspace):
     object_factory("company", fields=[{"api_name": "name", "type": "text"}])
     records.create(workspace, "company", {"name": "A long company name"})
-    error = refused(store.apply, workspace,
-                    changes.update_field("company", "name", {"options": {"max_length": 5}}))
+    error = refused(
+        store.apply, workspace, changes.update_field("company", "name", {"options": {"max_length": 5}})
+    )
     assert (error.code, error.path) == ("UNSAFE_TYPE_CHANGE", ("input", "options"))
     store.apply(workspace, changes.update_field("company", "name", {"options": {"max_length": 50}}))
