@@ -222,3 +222,7 @@ def metadata_log(services: Services, workspace: str | None, limit: int) -> None:
 def metadata_schema() -> None:
     """Print the JSON Schema of metadata documents."""
     click.echo(json.dumps(document_schema(), indent=2))
+
+
+if __name__ == "__main__":
+    main()

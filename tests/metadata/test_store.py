@@ -235,3 +235,28 @@ def test_rejected_changes_change_nothing(crm, store, workspace, engine):
         with pytest.raises(TesseraError):
             store.apply(workspace, edit)
         assert (store.state(workspace), table_shape(engine, workspace)) == before
+
+
+def test_concurrent_changes_queue_and_each_gets_its_version(store, workspace):
+    """Two admins applying at once: the workspace lock serialises them (row lock on
+    PostgreSQL, write lock on SQLite); neither change is lost."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def create(name: str) -> None:
+        try:
+            store.apply(workspace, changes.create_object({"api_name": name}))
+        except BaseException as exc:  # noqa: BLE001 - asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=create, args=(f"object_{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    state = store.state(workspace)
+    assert state.version == 4
+    assert sorted(o.api_name for o in state.objects) == [f"object_{i}" for i in range(4)]
+    assert sorted(e.version for e in store.change_log(workspace)) == [1, 2, 3, 4]
