@@ -88,10 +88,6 @@ class Plan:
     steps: list[PlanStep]
     data_loss: list[DataLoss]
 
-    @property
-    def is_empty(self) -> bool:
-        return not self.changes
-
 
 class Planner:
     """Builds the plan for ``before`` → ``after`` in one workspace's namespace."""

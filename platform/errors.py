@@ -24,12 +24,6 @@ class Problem:
         """The same problem, its path placed under ``prefix``."""
         return Problem(self.code, self.message, (*prefix, *self.path), self.details)
 
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"code": self.code, "message": self.message, "path": list(self.path)}
-        if self.details:
-            out["details"] = self.details
-        return out
-
 
 def dedupe(problems: list[Problem]) -> list[Problem]:
     """The problems without repeats (same code at the same path)."""
@@ -65,9 +59,6 @@ class TesseraError(Exception):
     @property
     def path(self) -> Path:
         return self.problems[0].path
-
-    def under(self, prefix: Sequence[PathPart]) -> TesseraError:
-        return type(self)([p.under(prefix) for p in self.problems])
 
 
 class NotFound(TesseraError):

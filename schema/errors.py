@@ -5,7 +5,6 @@ so that no stack trace or internal detail reaches a client."""
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,16 +38,11 @@ def api_path(path: Sequence[PathPart]) -> list[PathPart]:
     return out
 
 
-def api_message(message: str) -> str:
-    """Messages name options like ``confirmDataLoss`` already; nothing to translate."""
-    return re.sub(r"\s+", " ", message).strip()
-
-
 def to_graphql_error(exc: TesseraError) -> GraphQLError:
     problems: list[dict[str, Any]] = [
         {
             "code": p.code,
-            "message": api_message(p.message),
+            "message": p.message,
             "inputPath": api_path(p.path),
             **({"details": p.details} if p.details else {}),
         }
