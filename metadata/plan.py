@@ -208,6 +208,14 @@ class Planner:
                     self.add_columns_action(obj, fld, ctx),
                 )
             )
+            cols = field_columns(fld, ctx)
+            for index in field_indexes(fld, cols):
+                self.deferred.append(
+                    PlanStep(
+                        f"Create index {index.name} on {cols[0].name}",
+                        create_index_action(str(index.name), name, cols[0].name, bool(index.unique), schema),
+                    )
+                )
 
     def delete_object(self, obj: ObjectDef) -> None:
         records = self.records_in(obj) if self.table_exists(obj) else 0

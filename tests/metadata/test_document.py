@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import jsonschema
 import pytest
+import sqlalchemy as sa
 
 from tessera.metadata.document import (
     FORMAT,
@@ -13,6 +14,7 @@ from tessera.metadata.document import (
     export_document,
     load_document,
 )
+from tessera.metadata.storage import Namespace
 from tessera.platform.errors import TesseraError
 
 MODEL = """
@@ -45,7 +47,7 @@ def apply_document(store, workspace):
     return apply
 
 
-def test_a_hand_written_document_creates_objects_in_any_order(apply_document, state):
+def test_a_hand_written_document_creates_objects_in_any_order(apply_document, state, engine, workspace):
     result = apply_document(MODEL)
     assert result.applied and result.version == 1
     model = state()
@@ -54,6 +56,13 @@ def test_a_hand_written_document_creates_objects_in_any_order(apply_document, st
         (r.source_object.api_name, r.source_field.api_name, r.reverse_name) for r in model.relations()
     }
     assert relations == {("deal", "company", "deals"), ("company", "parent", "subsidiaries")}
+    # deal is created before company, which it links to: the link still gets its key and index
+    ns = Namespace(workspace, engine.dialect.name)
+    inspector = sa.inspect(engine)
+    (fk,) = inspector.get_foreign_keys(ns.table_name("deal"), schema=ns.schema)
+    assert (fk["constrained_columns"], fk["referred_table"]) == (["company"], ns.table_name("company"))
+    indexed = [i["column_names"] for i in inspector.get_indexes(ns.table_name("deal"), schema=ns.schema)]
+    assert ["company"] in indexed
 
 
 def test_applying_the_same_document_twice_is_a_no_op(apply_document, state):
