@@ -505,9 +505,7 @@ class Planner:
 
     def change_on_delete(self, obj: ObjectDef, fld: FieldDef) -> None:
         table, schema = self.ns.table_name(obj.api_name), self.ns.schema
-        target = self.after.object_by_id(
-            next(o.id for o in self.after.objects if str(o.id) == str(fld.options["target_object_id"]))
-        )
+        target = self.after.object_by_id(uuid.UUID(str(fld.options["target_object_id"])))
         assert target is not None
         fk = constraint_name("fk", fld.id)
         ondelete = ON_DELETE_SQL[fld.options["on_delete"]]
