@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import sqlalchemy as sa
 
 from tessera.metadata.document import (
     document_schema,
@@ -29,7 +30,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def reports_errors(command: F) -> F:
-    """Print a Tessera error as ``error [CODE] at path: message`` and exit with status 1."""
+    """Print a Tessera error as ``error [CODE] at path: message`` and exit with status 1;
+    an unreachable database is reported the same way."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -39,6 +41,14 @@ def reports_errors(command: F) -> F:
             for problem in exc.problems:
                 where = f" at {'.'.join(map(str, problem.path))}" if problem.path else ""
                 click.echo(f"error [{problem.code}]{where}: {problem.message}", err=True)
+            sys.exit(1)
+        except sa.exc.OperationalError as exc:
+            url = sa.make_url(Settings.from_env().database_url).render_as_string(hide_password=True)
+            click.echo(
+                f"error [DATABASE_UNAVAILABLE]: cannot use the database at {url}: {exc.orig}. "
+                "Check TESSERA_DATABASE_URL (see `tessera config`) and that the server is running.",
+                err=True,
+            )
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
@@ -88,6 +98,7 @@ def config(services: Services) -> None:
 
 @main.command()
 @pass_services
+@reports_errors
 def migrate(services: Services) -> None:
     """Create or upgrade the platform's own tables (alembic migrations)."""
     migrations.upgrade(services.engine)
@@ -147,6 +158,7 @@ def workspace_create(services: Services, slug: str, name: str | None) -> None:
 
 @workspace.command("list")
 @pass_services
+@reports_errors
 def workspace_list(services: Services) -> None:
     """List workspaces with their metadata version."""
     for ws in WorkspaceService(services.engine).list():

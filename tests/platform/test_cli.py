@@ -144,3 +144,16 @@ def test_log_lists_changes(tessera, model_file):
 def test_schema_prints_the_document_schema(tessera):
     schema = json.loads(tessera("metadata", "schema").output)
     assert schema["title"] == "Tessera metadata document"
+
+
+def test_an_unreachable_database_is_reported_plainly():
+    result = CliRunner().invoke(
+        main,
+        ["workspace", "list"],
+        env={"TESSERA_DATABASE_URL": "postgresql+psycopg://tessera:secret@127.0.0.1:5999/nowhere"},
+    )
+    assert result.exit_code == 1
+    assert "error [DATABASE_UNAVAILABLE]: cannot use the database at " in result.output
+    assert "postgresql+psycopg://tessera:***@127.0.0.1:5999/nowhere" in result.output
+    assert "secret" not in result.output
+    assert "Traceback" not in result.output
