@@ -177,7 +177,7 @@ def default_problems(fld: FieldDef, path: Path) -> list[Problem]:
         problems.append(
             Problem("DEFAULT_NOT_SUPPORTED", f"A {fld.type} field cannot have a default.", (*path, "default"))
         )
-    elif fld.default not in ftype.dynamic_defaults:
+    elif not ftype.is_dynamic_default(fld.default):
         try:
             ftype.coerce(fld, fld.default)
         except FieldValueError as exc:

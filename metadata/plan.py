@@ -262,7 +262,7 @@ class Planner:
             self.add_columns_action(obj, fld, ctx),
         )
         table_obj = self.before.object_by_id(obj.id)
-        if fld.default is not None and fld.default not in ftype.dynamic_defaults and table_obj:
+        if fld.default is not None and not ftype.is_dynamic_default(fld.default) and table_obj:
             values = ftype.to_columns(fld, ftype.coerce(fld, fld.default))
             table = sa.table(
                 self.ns.table_name(obj.api_name),

@@ -22,8 +22,8 @@ from tessera.metadata.plan import DataLoss, Locate, default_location, plan_chang
 from tessera.metadata.validation import EntityKey, check_state
 from tessera.platform.database import schema_change_transaction
 from tessera.platform.errors import Path, TesseraError
+from tessera.platform.tables import auto_number_sequences, metadata_changes, workspaces
 from tessera.platform.tables import fields as fields_table
-from tessera.platform.tables import metadata_changes, workspaces
 from tessera.platform.tables import objects as objects_table
 from tessera.platform.workspaces import Workspace, get_workspace
 
@@ -103,11 +103,15 @@ def write_rows(
     now = dt.datetime.now(dt.UTC)
     after_fields = {f.id for _, f in after.all_fields()}
     gone_fields = [f.id for _, f in before.all_fields() if f.id not in after_fields]
-    if gone_fields:
-        conn.execute(sa.delete(fields_table).where(fields_table.c.id.in_(gone_fields)))
     gone_objects = [o.id for o in before.objects if after.object_by_id(o.id) is None]
+    if gone_fields:
+        # Explicitly, not by ON DELETE CASCADE: SQLite applies schema changes with foreign
+        # keys off, so cascades do not fire there.
+        conn.execute(
+            sa.delete(auto_number_sequences).where(auto_number_sequences.c.field_id.in_(gone_fields))
+        )
+        conn.execute(sa.delete(fields_table).where(fields_table.c.id.in_(gone_fields)))
     if gone_objects:
-        conn.execute(sa.delete(fields_table).where(fields_table.c.object_id.in_(gone_objects)))
         conn.execute(sa.delete(objects_table).where(objects_table.c.id.in_(gone_objects)))
     # Two names may be swapped in one change: renamed rows are first parked under a
     # temporary name, so the unique (workspace, api_name) constraints hold at every step.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import jsonschema
 
@@ -72,19 +72,30 @@ def state_problems(state: MetadataState, focus: Mapping[EntityKey, Path] | None 
                 )
             problems += [p.under((*path, "options")) for p in ftype.option_problems(fld, obj, state)]
         for relation in state.relations_to(obj.id):
-            if relation.reverse_name in seen:
-                src = state.objects.index(relation.source_object)
-                j = relation.source_object.fields.index(relation.source_field)
+            # The lookup reports the clash on its reverse_name; the field is told too, so
+            # renaming a field onto a relation's name is refused where it was typed.
+            clashing = obj.field_named(relation.reverse_name)
+            if clashing is not None:
                 problems.append(
                     Problem(
-                        "REVERSE_NAME_CONFLICT",
-                        f"'{obj.api_name}' has a field named '{relation.reverse_name}', the reverse "
-                        f"name of '{relation.source_object.api_name}.{relation.source_field.api_name}'; "
-                        "rename one of them.",
-                        (*at(relation.source_object, src, j), "options", "reverse_name"),
+                        "DUPLICATE_NAME",
+                        f"'{obj.api_name}.{relation.reverse_name}' is the name of the relation from "
+                        f"'{relation.source_object.api_name}.{relation.source_field.api_name}'; "
+                        "choose another field name.",
+                        (*at(obj, i, obj.fields.index(clashing)), "api_name"),
                     )
                 )
-    return dedupe(problems)
+    return focused_first(dedupe(problems), focus.values())
+
+
+def focused_first(problems: list[Problem], focus_paths: Iterable[Path]) -> list[Problem]:
+    """Problems about the input being applied before those found elsewhere in the model."""
+    prefixes = list(focus_paths)
+
+    def elsewhere(problem: Problem) -> bool:
+        return not any(problem.path[: len(p)] == p for p in prefixes)
+
+    return sorted(problems, key=elsewhere)
 
 
 def check_state(state: MetadataState, focus: Mapping[EntityKey, Path] | None = None) -> None:

@@ -137,6 +137,10 @@ class FieldType:
         """A JSON-safe rendering of a typed value (exports, events, defaults)."""
         return value
 
+    def is_dynamic_default(self, default: Any) -> bool:
+        """Whether ``default`` is computed per record ("today", "now") rather than a value."""
+        return isinstance(default, str) and default in self.dynamic_defaults
+
     def default_value(self, fld: FieldDef) -> Any:
         """The typed value a new record gets when none is given."""
         if fld.default is None:

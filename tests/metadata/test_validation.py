@@ -62,3 +62,26 @@ def test_focus_puts_problems_at_the_input():
     obj = state.objects[0]
     problems = state_problems(state, {(obj.id, obj.fields[0].id): ("input",)})
     assert [(p.code, p.path) for p in problems] == [("NAME_NOT_SNAKE_CASE", ("input", "api_name"))]
+
+
+def test_renaming_a_field_onto_a_relation_name_is_reported_at_the_input(store, workspace, object_factory):
+    import pytest
+
+    from tessera.metadata import changes
+    from tessera.platform.errors import TesseraError
+
+    object_factory(
+        "company",
+        fields=[
+            {"api_name": "name", "type": "text"},
+            {
+                "api_name": "parent",
+                "type": "lookup",
+                "options": {"target_object": "company", "reverse_name": "children"},
+            },
+        ],
+    )
+    with pytest.raises(TesseraError) as caught:
+        store.apply(workspace, changes.update_field("company", "name", {"api_name": "children"}))
+    assert (caught.value.code, caught.value.path) == ("DUPLICATE_NAME", ("input", "api_name"))
+    assert "relation from 'company.parent'" in caught.value.problems[0].message

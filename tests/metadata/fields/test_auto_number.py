@@ -55,3 +55,28 @@ def test_concurrent_inserts_never_share_a_number(object_factory, records, worksp
         thread.join()
     assert errors == []
     assert sorted(numbers) == [f"{n:03d}" for n in range(1, 81)]
+
+
+def test_deleting_the_field_or_its_object_removes_the_counter(object_factory, store, workspace, engine):
+    """Schema changes run with SQLite's foreign keys off, so the counter row is deleted
+    explicitly rather than by cascade."""
+    import sqlalchemy as sa
+
+    from tessera.metadata import changes
+    from tessera.platform.tables import auto_number_sequences
+
+    def counters() -> int:
+        with engine.connect() as conn:
+            return int(
+                conn.execute(sa.select(sa.func.count()).select_from(auto_number_sequences)).scalar_one()
+            )
+
+    object_factory(
+        "ticket",
+        fields=[{"api_name": "ref", "type": "auto_number"}, {"api_name": "alt", "type": "auto_number"}],
+    )
+    baseline = counters()
+    store.apply(workspace, changes.delete_field("ticket", "alt"))
+    assert counters() == baseline - 1
+    store.apply(workspace, changes.delete_object("ticket"))
+    assert counters() == baseline - 2

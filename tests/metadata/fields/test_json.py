@@ -30,3 +30,19 @@ def test_an_invalid_schema_is_refused(object_factory, store, workspace):
     )
     assert error.code == "INVALID_JSON_SCHEMA"
     assert error.path[:3] == ("input", "options", "schema")
+
+
+def test_an_object_default_fills_existing_records(object_factory, records, store, workspace):
+    object_factory("subscription", fields=[{"api_name": "name", "type": "text"}])
+    existing = records.create(workspace, "subscription", {"name": "Pro"})
+    store.apply(
+        workspace,
+        changes.create_field("subscription", {"api_name": "limits", "type": "json", "default": {"seats": 5}}),
+    )
+    assert records.get(workspace, "subscription", existing["id"])["limits"] == {"seats": 5}
+    error = refused(
+        store.apply,
+        workspace,
+        changes.create_field("subscription", {"api_name": "label", "type": "text", "default": {"seats": 5}}),
+    )
+    assert (error.code, error.path) == ("INVALID_DEFAULT", ("input", "default"))
