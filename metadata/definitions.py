@@ -255,12 +255,15 @@ def build_object(
 
 
 def match_field(raw: Mapping[str, Any], existing: ObjectDef | None) -> FieldDef | None:
-    """The existing field an input describes: by id when given, else by api name."""
+    """The existing field an input describes: by id, else by api name (ids from another
+    workspace or database do not match here, names do)."""
     if existing is None:
         return None
     if raw.get("id"):
         try:
-            return existing.field_by_id(uuid.UUID(str(raw["id"])))
+            found = existing.field_by_id(uuid.UUID(str(raw["id"])))
         except ValueError:
-            return None
+            found = None
+        if found is not None:
+            return found
     return existing.field_named(str(raw.get("api_name")))

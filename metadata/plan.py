@@ -34,7 +34,6 @@ from tessera.metadata.model import FieldDef, MetadataState, ObjectDef
 from tessera.metadata.storage import (
     ColumnContext,
     Namespace,
-    constraint_name,
     field_columns,
     field_indexes,
     system_columns,
@@ -98,8 +97,10 @@ class Planner:
         namespace: Namespace,
         before: MetadataState,
         after: MetadataState,
+        workspace_id: uuid.UUID,
         locate: Locate | None = None,
     ) -> None:
+        self.workspace_id = workspace_id
         self.locate = locate or default_location(after)
         self.conn = conn
         self.ns = namespace
@@ -189,7 +190,9 @@ class Planner:
                 cols = field_columns(fld, ctx)
                 columns.extend(cols)
                 indexes.extend(
-                    (ix.name, cols[0].name, bool(ix.unique)) for ix in field_indexes(fld, cols) if ix.name
+                    (ix.name, cols[0].name, bool(ix.unique))
+                    for ix in field_indexes(fld, ctx, cols)
+                    if ix.name
                 )
             ops.create_table(name, *columns, schema=schema)
             for index_name, column, unique in indexes:
@@ -209,7 +212,7 @@ class Planner:
                 )
             )
             cols = field_columns(fld, ctx)
-            for index in field_indexes(fld, cols):
+            for index in field_indexes(fld, ctx, cols):
                 self.deferred.append(
                     PlanStep(
                         f"Create index {index.name} on {cols[0].name}",
@@ -283,7 +286,7 @@ class Planner:
     def create_indexes(self, obj: ObjectDef, fld: FieldDef, ctx: ColumnContext) -> None:
         table, schema = self.ns.table_name(obj.api_name), self.ns.schema
         cols = field_columns(fld, ctx)
-        for index in field_indexes(fld, cols):
+        for index in field_indexes(fld, ctx, cols):
             name, unique = str(index.name), bool(index.unique)
             self.add(
                 f"Create {'unique ' if unique else ''}index {name} on {cols[0].name}",
@@ -292,7 +295,7 @@ class Planner:
 
     def drop_indexes(self, obj: ObjectDef, fld: FieldDef, ctx: ColumnContext) -> None:
         table, schema = self.ns.table_name(obj.api_name), self.ns.schema
-        for index in field_indexes(fld, field_columns(fld, ctx)):
+        for index in field_indexes(fld, ctx, field_columns(fld, ctx)):
             name = str(index.name)
             self.add(f"Drop index {name}", drop_index_action(name, table, schema))
 
@@ -326,8 +329,8 @@ class Planner:
             )
             ops.execute(
                 sa.insert(auto_number_sequences).from_select(
-                    ["field_id", "last_value"],
-                    sa.select(sa.literal(fld.id, sa.Uuid), last),
+                    ["workspace_id", "field_id", "last_value"],
+                    sa.select(sa.literal(self.workspace_id, sa.Uuid), sa.literal(fld.id, sa.Uuid), last),
                 )
             )
 
@@ -507,7 +510,7 @@ class Planner:
         table, schema = self.ns.table_name(obj.api_name), self.ns.schema
         target = self.after.object_by_id(uuid.UUID(str(fld.options["target_object_id"])))
         assert target is not None
-        fk = constraint_name("fk", fld.id)
+        fk = self.ns.constraint_name("fk", fld.id)
         ondelete = ON_DELETE_SQL[fld.options["on_delete"]]
         target_table = self.ns.table_name(target.api_name)
 
@@ -559,11 +562,12 @@ def plan_changes(
     before: MetadataState,
     after: MetadataState,
     changes: list[Change],
+    workspace_id: uuid.UUID,
     locate: Locate | None = None,
 ) -> Plan:
     """The plan for ``changes``; raises :class:`TesseraError` for an unsafe change, with
     paths placed by ``locate`` (default: positions in a metadata document)."""
-    return Planner(conn, namespace, before, after, locate).build(changes)
+    return Planner(conn, namespace, before, after, workspace_id, locate).build(changes)
 
 
 def run_plan(conn: Connection, plan: Plan) -> None:

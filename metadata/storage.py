@@ -35,14 +35,17 @@ class Namespace:
             return object_api_name
         return f"ws_{self.workspace_slug}__{object_api_name}"
 
+    def constraint_name(self, kind: str, field_id: uuid.UUID) -> str:
+        """``uq_…``, ``ix_…`` or ``fk_…`` of a field, stable across renames. SQLite's index
+        names are global to the file, and a field id may recur in several workspaces (one
+        document applied to each), so there the workspace is part of the name."""
+        if self.dialect_name == "sqlite":
+            return f"{kind}_{self.workspace_slug}_{field_id.hex}"
+        return f"{kind}_{field_id.hex}"
+
     def qualified_table_name(self, object_api_name: str) -> str:
         name = self.table_name(object_api_name)
         return f"{self.schema}.{name}" if self.schema else name
-
-
-def constraint_name(kind: str, field_id: uuid.UUID) -> str:
-    """``uq_…``, ``ix_…`` or ``fk_…`` for a field, stable across renames."""
-    return f"{kind}_{field_id.hex}"
 
 
 def system_columns() -> list[sa.Column[object]]:
@@ -78,15 +81,17 @@ def field_columns(fld: FieldDef, ctx: ColumnContext) -> list[sa.Column[object]]:
     return field_type(fld.type).columns(fld, ctx)
 
 
-def field_indexes(fld: FieldDef, table_columns: list[sa.Column[object]]) -> list[sa.Index]:
+def field_indexes(
+    fld: FieldDef, ctx: ColumnContext, table_columns: list[sa.Column[object]]
+) -> list[sa.Index]:
     """The indexes a field needs: unique fields a unique index, lookups a plain one."""
     from tessera.metadata.fields import field_type
 
     first = table_columns[0].name
     if fld.unique:
-        return [sa.Index(constraint_name("uq", fld.id), first, unique=True)]
+        return [sa.Index(ctx.namespace.constraint_name("uq", fld.id), first, unique=True)]
     if field_type(fld.type).indexed:
-        return [sa.Index(constraint_name("ix", fld.id), first)]
+        return [sa.Index(ctx.namespace.constraint_name("ix", fld.id), first)]
     return []
 
 
@@ -98,7 +103,7 @@ def build_table(obj: ObjectDef, ctx: ColumnContext, metadata: sa.MetaData | None
     for fld in obj.fields:
         cols = field_columns(fld, ctx)
         columns.extend(cols)
-        indexes.extend(field_indexes(fld, cols))
+        indexes.extend(field_indexes(fld, ctx, cols))
     return sa.Table(
         ctx.namespace.table_name(obj.api_name),
         metadata,

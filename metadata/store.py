@@ -95,6 +95,10 @@ def load_state(conn: Connection, workspace: Workspace) -> MetadataState:
     return MetadataState(objects, workspace.metadata_version)
 
 
+def in_workspace(table: sa.Table, workspace: Workspace) -> sa.ColumnElement[bool]:
+    return table.c.workspace_id == workspace.id
+
+
 def write_rows(
     conn: Connection, workspace: Workspace, before: MetadataState, after: MetadataState, version: int
 ) -> None:
@@ -108,25 +112,38 @@ def write_rows(
         # Explicitly, not by ON DELETE CASCADE: SQLite applies schema changes with foreign
         # keys off, so cascades do not fire there.
         conn.execute(
-            sa.delete(auto_number_sequences).where(auto_number_sequences.c.field_id.in_(gone_fields))
+            sa.delete(auto_number_sequences).where(
+                auto_number_sequences.c.workspace_id == workspace.id,
+                auto_number_sequences.c.field_id.in_(gone_fields),
+            )
         )
-        conn.execute(sa.delete(fields_table).where(fields_table.c.id.in_(gone_fields)))
+        conn.execute(
+            sa.delete(fields_table).where(
+                in_workspace(fields_table, workspace), fields_table.c.id.in_(gone_fields)
+            )
+        )
     if gone_objects:
-        conn.execute(sa.delete(objects_table).where(objects_table.c.id.in_(gone_objects)))
+        conn.execute(
+            sa.delete(objects_table).where(
+                in_workspace(objects_table, workspace), objects_table.c.id.in_(gone_objects)
+            )
+        )
     # Two names may be swapped in one change: renamed rows are first parked under a
     # temporary name, so the unique (workspace, api_name) constraints hold at every step.
     for obj in after.objects:
         old_obj = before.object_by_id(obj.id)
         if old_obj is not None and old_obj.api_name != obj.api_name:
             conn.execute(
-                sa.update(objects_table).where(objects_table.c.id == obj.id).values(api_name=f"~{obj.id.hex}")
+                sa.update(objects_table)
+                .where(in_workspace(objects_table, workspace), objects_table.c.id == obj.id)
+                .values(api_name=f"~{obj.id.hex}")
             )
         for fld in obj.fields:
             old_fld = old_obj.field_by_id(fld.id) if old_obj else None
             if old_fld is not None and old_fld.api_name != fld.api_name:
                 conn.execute(
                     sa.update(fields_table)
-                    .where(fields_table.c.id == fld.id)
+                    .where(in_workspace(fields_table, workspace), fields_table.c.id == fld.id)
                     .values(api_name=f"~{fld.id.hex}")
                 )
     for position, obj in enumerate(after.objects):
@@ -148,7 +165,11 @@ def write_rows(
                 )
             )
         elif old != obj or before.objects.index(old) != position:
-            conn.execute(sa.update(objects_table).where(objects_table.c.id == obj.id).values(**values))
+            conn.execute(
+                sa.update(objects_table)
+                .where(in_workspace(objects_table, workspace), objects_table.c.id == obj.id)
+                .values(**values)
+            )
     for obj in after.objects:
         old_obj = before.object_by_id(obj.id)
         for position, fld in enumerate(obj.fields):
@@ -178,7 +199,11 @@ def write_rows(
                     )
                 )
             elif old_field != fld or old_obj is None or old_obj.fields.index(old_field) != position:
-                conn.execute(sa.update(fields_table).where(fields_table.c.id == fld.id).values(**values))
+                conn.execute(
+                    sa.update(fields_table)
+                    .where(in_workspace(fields_table, workspace), fields_table.c.id == fld.id)
+                    .values(**values)
+                )
 
 
 def focus_location(state: MetadataState, focus: Mapping[EntityKey, Path]) -> Locate:
@@ -267,7 +292,9 @@ class MetadataStore:
             if not changes:
                 return ApplyResult(False, workspace.metadata_version, [], [], state=before)
             namespace = workspace.namespace(conn.dialect.name)
-            plan = plan_changes(conn, namespace, before, after, changes, focus_location(after, focus or {}))
+            plan = plan_changes(
+                conn, namespace, before, after, changes, workspace.id, focus_location(after, focus or {})
+            )
             summary = plan_summary(plan, conn.dialect.name)
             if dry_run:
                 raise _RolledBack(

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 from tessera.metadata.fields import FieldValueError, field_type
 from tessera.metadata.fields.auto_number import AutoNumberType
 from tessera.metadata.model import SYSTEM_FIELDS, FieldDef, MetadataState, ObjectDef
-from tessera.metadata.storage import ColumnContext, build_table, constraint_name
+from tessera.metadata.storage import ColumnContext, Namespace, build_table
 from tessera.metadata.store import load_state
 from tessera.platform.database import write_transaction
 from tessera.platform.errors import NotFound, Problem, TesseraError
@@ -72,7 +72,7 @@ class RecordService:
             for fld in obj.fields:
                 ftype = field_type(fld.type)
                 if isinstance(ftype, AutoNumberType):
-                    typed[fld.api_name] = ftype.format(fld, next_number(conn, fld))
+                    typed[fld.api_name] = ftype.format(fld, next_number(conn, workspace, fld))
             now = dt.datetime.now(dt.UTC)
             row: dict[str, Any] = {
                 "id": uuid.uuid4(),
@@ -88,7 +88,7 @@ class RecordService:
                 with conn.begin_nested():
                     conn.execute(sa.insert(table).values(row))
             except sa.exc.IntegrityError as exc:
-                raise integrity_problem(obj, exc) from None
+                raise integrity_problem(obj, workspace.namespace(conn.dialect.name), exc) from None
             return record_from_row(obj, row)
 
     def get(self, workspace_slug: str, object_api_name: str, record_id: uuid.UUID) -> Record | None:
@@ -172,12 +172,12 @@ def duplicate_problem(fld: FieldDef) -> Problem:
     )
 
 
-def integrity_problem(obj: ObjectDef, exc: sa.exc.IntegrityError) -> TesseraError:
+def integrity_problem(obj: ObjectDef, namespace: Namespace, exc: sa.exc.IntegrityError) -> TesseraError:
     """A clear error for a constraint the database enforced (e.g. a concurrent insert of
     the same unique value)."""
     text = str(exc.orig)
     for fld in obj.fields:
-        if constraint_name("uq", fld.id) in text or (
+        if namespace.constraint_name("uq", fld.id) in text or (
             fld.unique and f".{fld.api_name}" in text and "UNIQUE" in text.upper()
         ):
             return TesseraError([duplicate_problem(fld)])
@@ -186,12 +186,14 @@ def integrity_problem(obj: ObjectDef, exc: sa.exc.IntegrityError) -> TesseraErro
     )
 
 
-def next_number(conn: Connection, fld: FieldDef) -> int:
+def next_number(conn: Connection, workspace: Workspace, fld: FieldDef) -> int:
     """The next number of an auto-number field. The row lock taken by this UPDATE (the
     write lock on SQLite) makes concurrent inserts queue, so no number is given twice."""
     value = conn.execute(
         sa.update(auto_number_sequences)
-        .where(auto_number_sequences.c.field_id == fld.id)
+        .where(
+            auto_number_sequences.c.workspace_id == workspace.id, auto_number_sequences.c.field_id == fld.id
+        )
         .values(last_value=auto_number_sequences.c.last_value + 1)
         .returning(auto_number_sequences.c.last_value)
     ).scalar_one()

@@ -1,5 +1,9 @@
 """The platform's own tables. Created and changed only by the alembic migrations in
-``tessera.platform.migrations``; a test checks the two never drift apart."""
+``tessera.platform.migrations``; a test checks the two never drift apart.
+
+Objects and fields are keyed by (workspace, stable id): the same metadata document or
+package can be applied to several workspaces of one database and keep its ids.
+"""
 
 from __future__ import annotations
 
@@ -30,8 +34,8 @@ workspaces = sa.Table(
 objects = sa.Table(
     "objects",
     platform_metadata,
+    sa.Column("workspace_id", sa.Uuid, sa.ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("id", sa.Uuid, primary_key=True),
-    sa.Column("workspace_id", sa.Uuid, sa.ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
     sa.Column("api_name", sa.String(64), nullable=False),
     sa.Column("plural_api_name", sa.String(64), nullable=False),
     sa.Column("label_singular", sa.String(200), nullable=False),
@@ -48,9 +52,9 @@ objects = sa.Table(
 fields = sa.Table(
     "fields",
     platform_metadata,
+    sa.Column("workspace_id", sa.Uuid, sa.ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("id", sa.Uuid, primary_key=True),
-    sa.Column("workspace_id", sa.Uuid, sa.ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("object_id", sa.Uuid, sa.ForeignKey("objects.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("object_id", sa.Uuid, nullable=False),
     sa.Column("api_name", sa.String(64), nullable=False),
     sa.Column("label", sa.String(200), nullable=False),
     sa.Column("type", sa.String(32), nullable=False),
@@ -64,8 +68,10 @@ fields = sa.Table(
     sa.Column("updated_version", sa.Integer, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
-    sa.UniqueConstraint("object_id", "api_name"),
-    sa.Index("ix_fields_workspace_id", "workspace_id"),
+    sa.ForeignKeyConstraint(
+        ["workspace_id", "object_id"], ["objects.workspace_id", "objects.id"], ondelete="CASCADE"
+    ),
+    sa.UniqueConstraint("workspace_id", "object_id", "api_name"),
 )
 
 metadata_changes = sa.Table(
@@ -85,6 +91,10 @@ metadata_changes = sa.Table(
 auto_number_sequences = sa.Table(
     "auto_number_sequences",
     platform_metadata,
-    sa.Column("field_id", sa.Uuid, sa.ForeignKey("fields.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("workspace_id", sa.Uuid, primary_key=True),
+    sa.Column("field_id", sa.Uuid, primary_key=True),
     sa.Column("last_value", sa.BigInteger, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["workspace_id", "field_id"], ["fields.workspace_id", "fields.id"], ondelete="CASCADE"
+    ),
 )

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from tessera.metadata.fields.base import FieldType, FieldValueError
 from tessera.metadata.model import FieldDef, MetadataState, ObjectDef
 from tessera.metadata.names import field_name_problems
-from tessera.metadata.storage import ColumnContext, constraint_name
+from tessera.metadata.storage import ColumnContext
 from tessera.platform.errors import Problem
 
 ON_DELETE_SQL = {"set_null": "SET NULL", "restrict": "RESTRICT", "cascade": "CASCADE"}
@@ -138,7 +138,7 @@ class LookupType(FieldType):
                 sa.Uuid,
                 sa.ForeignKey(
                     target,
-                    name=constraint_name("fk", fld.id),
+                    name=ctx.namespace.constraint_name("fk", fld.id),
                     ondelete=ON_DELETE_SQL[fld.options["on_delete"]],
                 ),
                 nullable=True,

@@ -89,9 +89,14 @@ class SelectType(FieldType):
     def carry_over_options(self, existing: FieldDef, options: dict[str, Any]) -> dict[str, Any]:
         if existing.type not in ("select", "multi_select"):
             return options
-        ids = {c["value"]: c["id"] for c in existing.options.get("choices", [])}
+        # Matched by id when it is one of this field's (a rename keeps it), else by value
+        # (choices written without ids, or exported from another workspace).
+        known_ids = {str(c["id"]) for c in existing.options.get("choices", [])}
+        id_of_value = {c["value"]: c["id"] for c in existing.options.get("choices", [])}
         choices = [
-            c if c.get("id") or c.get("value") not in ids else {**c, "id": ids[c["value"]]}
+            c
+            if str(c.get("id")) in known_ids or c.get("value") not in id_of_value
+            else {**c, "id": id_of_value[c["value"]]}
             for c in options.get("choices", [])
         ]
         return {**options, "choices": choices}

@@ -168,3 +168,30 @@ def test_yaml_syntax_errors_say_where():
         load_document("objects:\n  - api_name: [deal\n")
     assert caught.value.code == "INVALID_DOCUMENT"
     assert "line" in caught.value.problems[0].message
+
+
+def test_one_document_applies_to_several_workspaces_with_its_ids(store, workspace_factory, records):
+    """Staging → production, or one package into many workspaces of the same database."""
+    staging, production = workspace_factory("stg"), workspace_factory("prd")
+    document = load_document(MODEL)
+    store.apply(staging, lambda current: document_state(document, current))
+    exported = export_document(store.state(staging))
+    store.apply(production, lambda current: document_state(exported, current))
+    ids = {(o.api_name, f.api_name): f.id for o, f in store.state(staging).all_fields()}
+    assert {(o.api_name, f.api_name): f.id for o, f in store.state(production).all_fields()} == ids
+    records.create(staging, "company", {"name": "Acme"})
+    records.create(production, "company", {"name": "Acme"})  # unique per workspace
+    renamed = load_document(dump_document(exported).replace("api_name: title", "api_name: headline"))
+    result = store.apply(production, lambda current: document_state(renamed, current))
+    assert [c.describe() for c in result.changes] == ["Field 'deal.title': rename to 'headline'"]
+    assert store.state(staging).object_named("deal").field_named("title") is not None
+
+
+def test_ids_from_elsewhere_fall_back_to_names(store, workspace_factory):
+    """A workspace whose objects were made independently keeps its own ids."""
+    first, second = workspace_factory(), workspace_factory()
+    for slug in (first, second):
+        store.apply(slug, lambda current: document_state(load_document(MODEL), current))
+    result = store.apply(second, lambda current: document_state(export_document(store.state(first)), current))
+    assert result.changes == []
+    assert store.state(second).object_named("deal").id != store.state(first).object_named("deal").id

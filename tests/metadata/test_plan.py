@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from tessera.metadata import changes
-from tessera.metadata.storage import Namespace, constraint_name
+from tessera.metadata.storage import Namespace
 from tessera.platform.errors import TesseraError
 
 
@@ -30,7 +30,7 @@ def inspect(engine, workspace):
     return Tables()
 
 
-def test_new_object_gets_system_columns_and_indexes(object_factory, inspect, state):
+def test_new_object_gets_system_columns_and_indexes(object_factory, inspect, state, workspace, dialect):
     object_factory(
         "company",
         fields=[
@@ -55,8 +55,8 @@ def test_new_object_gets_system_columns_and_indexes(object_factory, inspect, sta
     ]
     company = state().object_named("company")
     assert inspect.indexes("company") == {
-        constraint_name("uq", company.field_named("name").id): True,
-        constraint_name("ix", company.field_named("parent").id): False,
+        Namespace(workspace, dialect).constraint_name("uq", company.field_named("name").id): True,
+        Namespace(workspace, dialect).constraint_name("ix", company.field_named("parent").id): False,
     }
 
 
@@ -109,7 +109,7 @@ def test_swapping_two_field_names_in_one_change(object_factory, records, store, 
     assert records.get(workspace, "person", ada["id"])["last_name"] == "Lovelace"
 
 
-def test_unique_on_and_off(object_factory, records, store, workspace, inspect, state):
+def test_unique_on_and_off(object_factory, records, store, workspace, inspect, state, dialect):
     object_factory("company", fields=[{"api_name": "name", "type": "text"}])
     records.create(workspace, "company", {"name": "Acme"})
     records.create(workspace, "company", {"name": "Acme"})
@@ -120,7 +120,9 @@ def test_unique_on_and_off(object_factory, records, store, workspace, inspect, s
     store.apply(workspace, changes.create_field("company", {"api_name": "domain", "type": "text"}))
     store.apply(workspace, changes.update_field("company", "domain", {"unique": True}))
     domain_id = state().object_named("company").field_named("domain").id
-    assert inspect.indexes("company") == {constraint_name("uq", domain_id): True}
+    assert inspect.indexes("company") == {
+        Namespace(workspace, dialect).constraint_name("uq", domain_id): True
+    }
     store.apply(workspace, changes.update_field("company", "domain", {"unique": False}))
     assert inspect.indexes("company") == {}
 

@@ -49,7 +49,7 @@ def upgrade() -> None:
             name="fk_objects_workspace_id_workspaces",
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name="pk_objects"),
+        sa.PrimaryKeyConstraint("workspace_id", "id", name="pk_objects"),
         sa.UniqueConstraint("workspace_id", "api_name", name="uq_objects_workspace_id_api_name"),
     )
     op.create_table(
@@ -71,7 +71,10 @@ def upgrade() -> None:
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.Column("updated_at", UTCDateTime, nullable=False),
         sa.ForeignKeyConstraint(
-            ["object_id"], ["objects.id"], name="fk_fields_object_id_objects", ondelete="CASCADE"
+            ["workspace_id", "object_id"],
+            ["objects.workspace_id", "objects.id"],
+            name="fk_fields_workspace_id_objects",
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["workspace_id"],
@@ -79,10 +82,11 @@ def upgrade() -> None:
             name="fk_fields_workspace_id_workspaces",
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name="pk_fields"),
-        sa.UniqueConstraint("object_id", "api_name", name="uq_fields_object_id_api_name"),
+        sa.PrimaryKeyConstraint("workspace_id", "id", name="pk_fields"),
+        sa.UniqueConstraint(
+            "workspace_id", "object_id", "api_name", name="uq_fields_workspace_id_object_id_api_name"
+        ),
     )
-    op.create_index("ix_fields_workspace_id", "fields", ["workspace_id"])
     op.create_table(
         "metadata_changes",
         sa.Column("id", sa.Uuid, nullable=False),
@@ -104,22 +108,22 @@ def upgrade() -> None:
     )
     op.create_table(
         "auto_number_sequences",
+        sa.Column("workspace_id", sa.Uuid, nullable=False),
         sa.Column("field_id", sa.Uuid, nullable=False),
         sa.Column("last_value", sa.BigInteger, nullable=False),
         sa.ForeignKeyConstraint(
-            ["field_id"],
-            ["fields.id"],
-            name="fk_auto_number_sequences_field_id_fields",
+            ["workspace_id", "field_id"],
+            ["fields.workspace_id", "fields.id"],
+            name="fk_auto_number_sequences_workspace_id_fields",
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("field_id", name="pk_auto_number_sequences"),
+        sa.PrimaryKeyConstraint("workspace_id", "field_id", name="pk_auto_number_sequences"),
     )
 
 
 def downgrade() -> None:
     op.drop_table("auto_number_sequences")
     op.drop_table("metadata_changes")
-    op.drop_index("ix_fields_workspace_id", table_name="fields")
     op.drop_table("fields")
     op.drop_table("objects")
     op.drop_table("workspaces")
