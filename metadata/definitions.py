@@ -26,8 +26,7 @@ def label_from_name(api_name: str) -> str:
     return api_name.replace("_", " ").capitalize()
 
 
-def schema_problems(schema: Mapping[str, Any], value: Any, path: Path) -> list[Problem]:
-    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+def schema_problems(validator: jsonschema.Draft202012Validator, value: Any, path: Path) -> list[Problem]:
     return [
         Problem(
             "INVALID_OPTIONS",
@@ -118,7 +117,7 @@ def _build_field(
     if not isinstance(options, Mapping):
         problems.append(Problem("INVALID_OPTIONS", "options must be an object.", (*path, "options")))
         raise TesseraError(problems)
-    problems.extend(schema_problems(ftype.options_schema, dict(options), (*path, "options")))
+    problems.extend(schema_problems(ftype.options_validator, dict(options), (*path, "options")))
     if problems:
         raise TesseraError(problems)
     if existing is not None and existing.type == type_name and "options" in data:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 SYSTEM_FIELDS: tuple[str, ...] = (
@@ -61,11 +62,21 @@ class ObjectDef:
     created_version: int = field(default=0, compare=False)
     updated_version: int = field(default=0, compare=False)
 
+    # Look-ups are indexed once per (immutable) instance: a data model of hundreds of
+    # objects is validated and diffed field by field.
+    @cached_property
+    def _fields_by_id(self) -> dict[uuid.UUID, FieldDef]:
+        return {f.id: f for f in self.fields}
+
+    @cached_property
+    def _fields_by_name(self) -> dict[str, FieldDef]:
+        return {f.api_name: f for f in reversed(self.fields)}
+
     def field_by_id(self, field_id: uuid.UUID) -> FieldDef | None:
-        return next((f for f in self.fields if f.id == field_id), None)
+        return self._fields_by_id.get(field_id)
 
     def field_named(self, api_name: str) -> FieldDef | None:
-        return next((f for f in self.fields if f.api_name == api_name), None)
+        return self._fields_by_name.get(api_name)
 
     def evolve(self, **changes: Any) -> ObjectDef:
         return replace(self, **changes)
@@ -89,19 +100,28 @@ class MetadataState:
     objects: tuple[ObjectDef, ...] = ()
     version: int = 0
 
+    @cached_property
+    def _objects_by_id(self) -> dict[uuid.UUID, ObjectDef]:
+        return {o.id: o for o in self.objects}
+
+    @cached_property
+    def _objects_by_name(self) -> dict[str, ObjectDef]:
+        return {o.api_name: o for o in reversed(self.objects)}
+
     def object_by_id(self, object_id: uuid.UUID) -> ObjectDef | None:
-        return next((o for o in self.objects if o.id == object_id), None)
+        return self._objects_by_id.get(object_id)
 
     def object_named(self, api_name: str) -> ObjectDef | None:
-        return next((o for o in self.objects if o.api_name == api_name), None)
+        return self._objects_by_name.get(api_name)
 
     def all_fields(self) -> Iterator[tuple[ObjectDef, FieldDef]]:
         for obj in self.objects:
             for fld in obj.fields:
                 yield obj, fld
 
-    def relations(self) -> Iterator[Relation]:
-        """Every lookup whose target exists, with its reverse name."""
+    @cached_property
+    def _relations(self) -> tuple[Relation, ...]:
+        found = []
         for obj, fld in self.all_fields():
             if fld.type != "lookup":
                 continue
@@ -111,10 +131,22 @@ class MetadataState:
                 continue
             target = self.object_by_id(target_id)
             if target is not None:
-                yield Relation(obj, fld, target, str(fld.options["reverse_name"]))
+                found.append(Relation(obj, fld, target, str(fld.options["reverse_name"])))
+        return tuple(found)
+
+    @cached_property
+    def _relations_by_target(self) -> dict[uuid.UUID, list[Relation]]:
+        grouped: dict[uuid.UUID, list[Relation]] = {}
+        for relation in self._relations:
+            grouped.setdefault(relation.target_object.id, []).append(relation)
+        return grouped
+
+    def relations(self) -> Iterator[Relation]:
+        """Every lookup whose target exists, with its reverse name."""
+        return iter(self._relations)
 
     def relations_to(self, target_id: uuid.UUID) -> list[Relation]:
-        return [r for r in self.relations() if r.target_object.id == target_id]
+        return list(self._relations_by_target.get(target_id, []))
 
     def with_object(self, obj: ObjectDef) -> MetadataState:
         """This state with ``obj`` added, or replacing the object with the same id."""

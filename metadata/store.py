@@ -146,6 +146,8 @@ def write_rows(
                     .where(in_workspace(fields_table, workspace), fields_table.c.id == fld.id)
                     .values(api_name=f"~{fld.id.hex}")
                 )
+    new_objects: list[dict[str, Any]] = []
+    new_fields: list[dict[str, Any]] = []
     for position, obj in enumerate(after.objects):
         old = before.object_by_id(obj.id)
         values = {
@@ -159,10 +161,14 @@ def write_rows(
             "updated_version": version,
         }
         if old is None:
-            conn.execute(
-                sa.insert(objects_table).values(
-                    id=obj.id, workspace_id=workspace.id, created_at=now, created_version=version, **values
-                )
+            new_objects.append(
+                {
+                    "id": obj.id,
+                    "workspace_id": workspace.id,
+                    "created_at": now,
+                    "created_version": version,
+                    **values,
+                }
             )
         elif old != obj or before.objects.index(old) != position:
             conn.execute(
@@ -188,15 +194,15 @@ def write_rows(
                 "updated_version": version,
             }
             if old_field is None:
-                conn.execute(
-                    sa.insert(fields_table).values(
-                        id=fld.id,
-                        workspace_id=workspace.id,
-                        object_id=obj.id,
-                        created_at=now,
-                        created_version=version,
+                new_fields.append(
+                    {
+                        "id": fld.id,
+                        "workspace_id": workspace.id,
+                        "object_id": obj.id,
+                        "created_at": now,
+                        "created_version": version,
                         **values,
-                    )
+                    }
                 )
             elif old_field != fld or old_obj is None or old_obj.fields.index(old_field) != position:
                 conn.execute(
@@ -204,6 +210,11 @@ def write_rows(
                     .where(in_workspace(fields_table, workspace), fields_table.c.id == fld.id)
                     .values(**values)
                 )
+    # One statement each (executemany): a document may create thousands of fields.
+    if new_objects:
+        conn.execute(sa.insert(objects_table), new_objects)
+    if new_fields:
+        conn.execute(sa.insert(fields_table), new_fields)
 
 
 def focus_location(state: MetadataState, focus: Mapping[EntityKey, Path]) -> Locate:

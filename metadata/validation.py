@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-import jsonschema
-
 from tessera.metadata.fields import field_type
 from tessera.metadata.model import MetadataState, ObjectDef
 from tessera.metadata.names import field_name_problems, object_name_problems
@@ -65,8 +63,7 @@ def state_problems(state: MetadataState, focus: Mapping[EntityKey, Path] | None 
                 )
             seen.add(fld.api_name)
             ftype = field_type(fld.type)
-            validator = jsonschema.Draft202012Validator(ftype.options_schema)
-            for error in validator.iter_errors(dict(fld.options)):
+            for error in ftype.options_validator.iter_errors(dict(fld.options)):
                 problems.append(
                     Problem("INVALID_OPTIONS", error.message, (*path, "options", *error.absolute_path))
                 )

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, ClassVar
 
+import jsonschema
 import sqlalchemy as sa
 
 from tessera.metadata.model import FieldDef, MetadataState, ObjectDef
@@ -78,6 +80,11 @@ class FieldType:
     dynamic_defaults: ClassVar[frozenset[str]] = frozenset()
 
     # -- options ---------------------------------------------------------------------
+    @cached_property
+    def options_validator(self) -> jsonschema.Draft202012Validator:
+        """Checks options against :attr:`options_schema` (built once per type)."""
+        return jsonschema.Draft202012Validator(self.options_schema, format_checker=jsonschema.FormatChecker())
+
     def normalize_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
         """Options with defaults filled in; called after JSON Schema validation."""
         return dict(options)

@@ -60,10 +60,14 @@ class LookupType(FieldType):
         self, options: Mapping[str, Any], obj: ObjectDef, state: MetadataState
     ) -> dict[str, Any]:
         resolved = dict(options)
-        name = resolved.pop("target_object", None)
+        name = resolved.get("target_object")
         if name is not None:
             target = obj if name == obj.api_name else state.object_named(name)
-            resolved["target_object_id"] = str(target.id) if target else f"unknown:{name}"
+            if target is not None:
+                # Stored by id, so renaming the target keeps the link; an unknown name is
+                # kept as written for option_problems to report.
+                del resolved["target_object"]
+                resolved["target_object_id"] = str(target.id)
         if not resolved.get("reverse_name"):
             taken = {r.reverse_name for r in state.relations()}
             reverse = obj.plural_api_name
@@ -72,22 +76,26 @@ class LookupType(FieldType):
 
     def portable_options(self, options: Mapping[str, Any], state: MetadataState) -> dict[str, Any]:
         portable = dict(options)
-        target = state.object_by_id(uuid.UUID(str(portable.pop("target_object_id"))))
-        portable = {"target_object": target.api_name if target else None, **portable}
+        target_id = portable.pop("target_object_id", None)
+        target = state.object_by_id(uuid.UUID(str(target_id))) if target_id else None
+        portable = {
+            "target_object": target.api_name if target else portable.pop("target_object", None),
+            **portable,
+        }
         return portable
 
     def option_problems(self, fld: FieldDef, obj: ObjectDef, state: MetadataState) -> list[Problem]:
         target_ref = fld.options.get("target_object_id")
         if not target_ref:
+            name = fld.options.get("target_object")
+            if name:
+                return [
+                    Problem(
+                        "UNKNOWN_OBJECT", f"There is no object named '{name}' to link to.", ("target_object",)
+                    )
+                ]
             return [
                 Problem("OPTION_REQUIRED", "Name the object to link to in target_object.", ("target_object",))
-            ]
-        if str(target_ref).startswith("unknown:"):
-            name = str(target_ref).removeprefix("unknown:")
-            return [
-                Problem(
-                    "UNKNOWN_OBJECT", f"There is no object named '{name}' to link to.", ("target_object",)
-                )
             ]
         target = state.object_by_id(uuid.UUID(str(target_ref)))
         if target is None:

@@ -143,7 +143,7 @@ def test_leaving_an_object_out_deletes_it(apply_document, state):
         ),
         (
             "objects: [{api_name: deal, fields: [{api_name: x, type: decimal, options: {scale: -1}}]}]",
-            "INVALID_DOCUMENT",
+            "INVALID_OPTIONS",
             ("objects", 0, "fields", 0, "options", "scale"),
         ),
         ("objects: [{api_name: Deal}]", "NAME_NOT_SNAKE_CASE", ("objects", 0, "api_name")),
