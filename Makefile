@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run install test lint schemas clean
+.PHONY: run install test lint schemas bench clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ lint: $(INSTALLED)
 ## Regenerate the published JSON Schemas and the committed SDL
 schemas: $(INSTALLED)
 	$(BIN)/python -m tessera.platform.artifacts write
+
+## Print performance figures next to their raw-SQL baselines (SQLite, and PostgreSQL when reachable)
+bench: $(INSTALLED)
+	@for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) .lint .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

@@ -148,6 +148,8 @@ def write_rows(
                 )
     new_objects: list[dict[str, Any]] = []
     new_fields: list[dict[str, Any]] = []
+    old_object_positions = {o.id: i for i, o in enumerate(before.objects)}
+    old_field_positions = {f.id: i for o in before.objects for i, f in enumerate(o.fields)}
     for position, obj in enumerate(after.objects):
         old = before.object_by_id(obj.id)
         values = {
@@ -170,7 +172,7 @@ def write_rows(
                     **values,
                 }
             )
-        elif old != obj or before.objects.index(old) != position:
+        elif old != obj or old_object_positions[obj.id] != position:
             conn.execute(
                 sa.update(objects_table)
                 .where(in_workspace(objects_table, workspace), objects_table.c.id == obj.id)
@@ -204,7 +206,7 @@ def write_rows(
                         **values,
                     }
                 )
-            elif old_field != fld or old_obj is None or old_obj.fields.index(old_field) != position:
+            elif old_field != fld or old_field_positions[fld.id] != position:
                 conn.execute(
                     sa.update(fields_table)
                     .where(in_workspace(fields_table, workspace), fields_table.c.id == fld.id)
@@ -298,7 +300,7 @@ class MetadataStore:
                 )
             before = load_state(conn, workspace)
             after = build(before)
-            check_state(after, focus)
+            check_state(after, focus, previous=before)
             changes = diff_states(before, after)
             if not changes:
                 return ApplyResult(False, workspace.metadata_version, [], [], state=before)

@@ -12,9 +12,17 @@ from tessera.platform.errors import Path, Problem, TesseraError, dedupe
 EntityKey = tuple[object, object | None]
 
 
-def state_problems(state: MetadataState, focus: Mapping[EntityKey, Path] | None = None) -> list[Problem]:
+def state_problems(
+    state: MetadataState,
+    focus: Mapping[EntityKey, Path] | None = None,
+    previous: MetadataState | None = None,
+) -> list[Problem]:
     """Everything wrong with ``state``. Paths are ``objects.<i>.fields.<j>…`` unless
-    ``focus`` maps an (object id, field id or None) to another prefix (e.g. ``input``)."""
+    ``focus`` maps an (object id, field id or None) to another prefix (e.g. ``input``).
+
+    Given the ``previous`` (valid) state, the fields of objects that did not change are not
+    checked again, except lookups: deleting or renaming their target concerns them too.
+    """
     focus = focus or {}
     problems: list[Problem] = []
 
@@ -49,8 +57,11 @@ def state_problems(state: MetadataState, focus: Mapping[EntityKey, Path] | None 
                     (*at(obj, i), "plural_api_name"),
                 )
             )
+        unchanged = previous is not None and previous.object_by_id(obj.id) == obj
         seen: set[str] = set()
         for j, fld in enumerate(obj.fields):
+            if unchanged and fld.type != "lookup":
+                continue
             path = at(obj, i, j)
             problems += field_name_problems(fld.api_name, (*path, "api_name"))
             if fld.api_name in seen:
@@ -95,8 +106,12 @@ def focused_first(problems: list[Problem], focus_paths: Iterable[Path]) -> list[
     return sorted(problems, key=elsewhere)
 
 
-def check_state(state: MetadataState, focus: Mapping[EntityKey, Path] | None = None) -> None:
+def check_state(
+    state: MetadataState,
+    focus: Mapping[EntityKey, Path] | None = None,
+    previous: MetadataState | None = None,
+) -> None:
     """Raise :class:`TesseraError` listing every problem of ``state``."""
-    problems = state_problems(state, focus)
+    problems = state_problems(state, focus, previous)
     if problems:
         raise TesseraError(problems)
