@@ -111,3 +111,24 @@ def build_table(obj: ObjectDef, ctx: ColumnContext, metadata: sa.MetaData | None
         *indexes,
         schema=ctx.namespace.schema,
     )
+
+
+class Tables:
+    """The record tables of one workspace's data model, built once each.
+
+    Everything that turns metadata into SQL (the read planner, the filter compiler, the
+    record service) asks this for an object's table rather than building its own.
+    """
+
+    def __init__(self, namespace: Namespace, state: MetadataState) -> None:
+        self.namespace = namespace
+        self.state = state
+        self._context = ColumnContext(namespace, state)
+        self._metadata = sa.MetaData()
+        self._tables: dict[uuid.UUID, sa.Table] = {}
+
+    def of(self, obj: ObjectDef) -> sa.Table:
+        table = self._tables.get(obj.id)
+        if table is None:
+            table = self._tables[obj.id] = build_table(obj, self._context, self._metadata)
+        return table

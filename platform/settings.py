@@ -22,6 +22,13 @@ class Settings:
     port: int
     default_workspace: str
     log_level: str
+    time_zone: str = "UTC"
+    page_size: int = 50
+    max_page_size: int = 500
+    max_query_depth: int = 12
+    max_query_aliases: int = 50
+    max_query_tokens: int = 5000
+    max_query_cost: int = 100_000
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -35,6 +42,13 @@ class Settings:
             port=int(env.get("TESSERA_PORT", "8000")),
             default_workspace=env.get("TESSERA_DEFAULT_WORKSPACE", "default"),
             log_level=env.get("TESSERA_LOG_LEVEL", "info"),
+            time_zone=env.get("TESSERA_TIME_ZONE", "UTC"),
+            page_size=int(env.get("TESSERA_PAGE_SIZE", "50")),
+            max_page_size=int(env.get("TESSERA_MAX_PAGE_SIZE", "500")),
+            max_query_depth=int(env.get("TESSERA_MAX_QUERY_DEPTH", "12")),
+            max_query_aliases=int(env.get("TESSERA_MAX_QUERY_ALIASES", "50")),
+            max_query_tokens=int(env.get("TESSERA_MAX_QUERY_TOKENS", "5000")),
+            max_query_cost=int(env.get("TESSERA_MAX_QUERY_COST", "100000")),
         )
 
     def describe(self) -> list[tuple[str, str, str]]:
@@ -54,4 +68,11 @@ SETTING_HELP = {
     "port": "port the HTTP server listens on (default: 8000)",
     "default_workspace": "workspace used when a request names none (default: default)",
     "log_level": "log level of the server (default: info)",
+    "time_zone": "IANA time zone of relative dates in filters (today, THIS_QUARTER…) (default: UTC)",
+    "page_size": "records per page when a query gives no first/last (default: 50)",
+    "max_page_size": "largest first/last a query may ask for (default: 500)",
+    "max_query_depth": "deepest selection a GraphQL query may nest (default: 12)",
+    "max_query_aliases": "most aliased fields in one GraphQL query (default: 50)",
+    "max_query_tokens": "most tokens in one GraphQL document (default: 5000)",
+    "max_query_cost": "largest query cost: root page sizes x nested page sizes (default: 100000)",
 }
