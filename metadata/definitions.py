@@ -206,14 +206,14 @@ def build_object(
         data.get("label_singular") or (existing.label_singular if existing else label_from_name(name))
     )
     label_plural = str(
-        data.get("label_plural") or (existing.label_plural if existing else label_singular + "s")
+        data.get("label_plural") or (existing.label_plural if existing else pluralize(label_singular))
     )
     plural = data.get("plural_api_name")
     if not plural:
         if existing is not None and "label_plural" not in data:
             plural = existing.plural_api_name
         else:
-            plural = snake_case_from_label(label_plural) or f"{name}s"
+            plural = snake_case_from_label(label_plural) or pluralize(name)
             if plural == name:
                 plural = f"{name}_list"
     object_id = (
@@ -266,3 +266,14 @@ def match_field(raw: Mapping[str, Any], existing: ObjectDef | None) -> FieldDef 
         if found is not None:
             return found
     return existing.field_named(str(raw.get("api_name")))
+
+
+def pluralize(word: str) -> str:
+    """An English plural good enough for a default: company → companies, box → boxes,
+    deal → deals. Admins set ``label_plural`` for the irregular ones (person → people)."""
+    lower = word.lower()
+    if lower.endswith("y") and len(word) > 1 and lower[-2] not in "aeiou":
+        return word[:-1] + ("IES" if word.isupper() else "ies")
+    if lower.endswith(("s", "x", "z", "ch", "sh")):
+        return word + ("ES" if word.isupper() else "es")
+    return word + ("S" if word.isupper() and len(word) > 1 else "s")

@@ -241,6 +241,8 @@ class MetadataStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        #: called with the workspace's slug after each applied change (schema caches)
+        self.on_change: list[Callable[[str], None]] = []
 
     def state(self, workspace_slug: str) -> MetadataState:
         with self.engine.connect() as conn:
@@ -266,7 +268,7 @@ class MetadataStore:
             # An Edit fills its focus while it builds: the same dict is read afterwards.
             focus = getattr(build, "focus", None)
         try:
-            return self._apply(
+            result = self._apply(
                 workspace_slug,
                 build,
                 actor=actor,
@@ -277,6 +279,10 @@ class MetadataStore:
             )
         except _RolledBack as rolled_back:
             return rolled_back.result
+        if result.applied:
+            for listener in self.on_change:
+                listener(workspace_slug)
+        return result
 
     def _apply(
         self,

@@ -1,33 +1,41 @@
-"""The HTTP application: ``/healthz`` and the metadata API at ``/graphql/metadata``."""
+"""The HTTP application: ``/healthz``, the record API at ``/graphql`` and the metadata API
+at ``/graphql/metadata``."""
 
 from __future__ import annotations
 
+import json
 import logging
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http.ides import get_graphql_ide_html
 
 from tessera.metadata.store import MetadataStore
 from tessera.platform.database import create_engine
 from tessera.platform.settings import Settings
 from tessera.platform.workspaces import WorkspaceService
 from tessera.schema.metadata_api import MetadataContext, build_metadata_schema
+from tessera.schema.query_limits import QueryLimits
+from tessera.schema.read_planner import ReadSettings
+from tessera.schema.record_api import GraphQLRequest, RecordAPI, dumps
 
 WORKSPACE_HEADER = "x-tessera-workspace"
 logger = logging.getLogger("tessera")
 
 
 class MetadataGraphQL(GraphQL[MetadataContext, None]):
-    def __init__(self, engine: Engine, settings: Settings) -> None:
+    def __init__(self, engine: Engine, settings: Settings, store: MetadataStore) -> None:
         super().__init__(build_metadata_schema(), graphql_ide="graphiql")
         self.settings = settings
-        self.store = MetadataStore(engine)
+        self.store = store
         self.workspaces = WorkspaceService(engine)
 
     async def get_context(
@@ -39,6 +47,69 @@ class MetadataGraphQL(GraphQL[MetadataContext, None]):
             workspace=request.headers.get(WORKSPACE_HEADER) or self.settings.default_workspace,
             actor="api",
         )
+
+
+def record_api_for(engine: Engine, settings: Settings) -> RecordAPI:
+    return RecordAPI(
+        engine,
+        limits=QueryLimits(
+            max_depth=settings.max_query_depth,
+            max_aliases=settings.max_query_aliases,
+            max_tokens=settings.max_query_tokens,
+            max_cost=settings.max_query_cost,
+        ),
+        read_settings=ReadSettings(
+            page_size=settings.page_size, max_page_size=settings.max_page_size, time_zone=settings.time_zone
+        ),
+    )
+
+
+class RecordGraphQL:
+    """``/graphql``: GraphiQL for a browser, GraphQL over GET (queries) and POST (JSON)."""
+
+    def __init__(self, api: RecordAPI, settings: Settings) -> None:
+        self.api = api
+        self.settings = settings
+
+    async def handle(self, request: Request) -> Response:
+        if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
+            if "query" not in request.query_params:
+                return HTMLResponse(get_graphql_ide_html("graphiql"))
+        try:
+            graphql_request = await self.parse(request)
+        except ValueError as exc:
+            return self.json({"errors": [{"message": str(exc), "extensions": {"code": "BAD_REQUEST"}}]}, 400)
+        workspace = request.headers.get(WORKSPACE_HEADER) or self.settings.default_workspace
+        result = await run_in_threadpool(
+            self.api.run, workspace, graphql_request, allow_mutations=request.method == "POST"
+        )
+        return self.json(result, 200)
+
+    @staticmethod
+    async def parse(request: Request) -> GraphQLRequest:
+        if request.method == "GET":
+            params = request.query_params
+            variables = params.get("variables")
+            payload: Any = {
+                "query": params.get("query"),
+                "variables": json.loads(variables) if variables else None,
+                "operationName": params.get("operationName"),
+            }
+        else:
+            try:
+                payload = await request.json()
+            except ValueError:
+                raise ValueError('The body is not JSON: send {"query": …, "variables": {…}}.') from None
+        if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+            raise ValueError('Send a JSON object with a "query" string.')
+        variables = payload.get("variables")
+        if variables is not None and not isinstance(variables, dict):
+            raise ValueError('"variables" must be a JSON object.')
+        return GraphQLRequest(payload["query"], variables, payload.get("operationName"))
+
+    @staticmethod
+    def json(payload: Any, status: int) -> Response:
+        return Response(dumps(payload), status_code=status, media_type="application/json")
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Starlette:
@@ -58,18 +129,32 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def index(request: Request) -> JSONResponse:
         base = str(request.base_url).rstrip("/")
         return JSONResponse(
-            {"name": "Tessera", "metadata_api": f"{base}/graphql/metadata", "health": f"{base}/healthz"}
+            {
+                "name": "Tessera",
+                "record_api": f"{base}/graphql",
+                "metadata_api": f"{base}/graphql/metadata",
+                "health": f"{base}/healthz",
+            }
         )
 
+    store = MetadataStore(engine)
+    record_api = record_api_for(engine, settings)
+    store.on_change.append(record_api.schemas.forget)
     app = Starlette(
         routes=[
             Route("/", index, name="index"),
+            Route(
+                "/graphql",
+                RecordGraphQL(record_api, settings).handle,
+                name="records",
+                methods=["GET", "POST"],
+            ),
             Route("/healthz", healthz, name="healthz"),
             # A route, not a mount: a mount would redirect POST /graphql/metadata to a trailing
             # slash, and clients such as curl do not follow redirects of a POST.
             Route(
                 "/graphql/metadata",
-                MetadataGraphQL(engine, settings),
+                MetadataGraphQL(engine, settings, store),
                 name="metadata",
                 methods=["GET", "POST"],
             ),
@@ -77,4 +162,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.engine = engine
     app.state.settings = settings
+    app.state.record_api = record_api
     return app

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import click
 import sqlalchemy as sa
+from graphql import print_schema
 
 from tessera.metadata.document import (
     document_schema,
@@ -25,6 +26,7 @@ from tessera.platform.database import create_engine
 from tessera.platform.errors import TesseraError
 from tessera.platform.settings import Settings
 from tessera.platform.workspaces import WorkspaceService
+from tessera.schema.record_api import SchemaCache
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -234,6 +236,21 @@ def metadata_log(services: Services, workspace: str | None, limit: int) -> None:
 def metadata_schema() -> None:
     """Print the JSON Schema of metadata documents."""
     click.echo(json.dumps(document_schema(), indent=2))
+
+
+@main.group("schema")
+def schema_group() -> None:
+    """The record API's GraphQL schema."""
+
+
+@schema_group.command("print")
+@WORKSPACE_OPTION
+@pass_services
+@reports_errors
+def schema_print(services: Services, workspace: str | None) -> None:
+    """Print the SDL of a workspace's record API (what /graphql serves)."""
+    slug = workspace or services.settings.default_workspace
+    click.echo(print_schema(SchemaCache(services.engine).get(slug).schema))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@
 - :class:`ExactDecimal`: ``numeric(p, s)`` on PostgreSQL; on SQLite (whose numeric
   affinity is a binary float) an integer count of 10^-scale units, so values stay exact
   and still compare and sort correctly in SQL. This caps precision at 18 digits.
-- :data:`JSONValue`: ``jsonb`` on PostgreSQL, JSON text on SQLite.
+- :data:`JSONValue`: ``jsonb`` on PostgreSQL, JSON text on SQLite; ``None`` is SQL NULL.
 """
 
 from __future__ import annotations
@@ -84,4 +84,7 @@ class ExactDecimal(sa.TypeDecorator[Decimal]):
         return f"ExactDecimal(precision={self.precision}, scale={self.scale})"
 
 
-JSONValue: TypeEngine[Any] = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+#: ``None`` is stored as SQL NULL (not the JSON ``null``), so "no value" is one thing.
+JSONValue: TypeEngine[Any] = sa.JSON(none_as_null=True).with_variant(
+    postgresql.JSONB(none_as_null=True), "postgresql"
+)

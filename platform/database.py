@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+import sqlean
 from sqlalchemy.engine import Connection, Engine
 
 WRITE = "tessera_write"
@@ -21,12 +22,18 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def create_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url``; SQLite files get their folder created."""
+    """An engine for ``url``; SQLite files get their folder created.
+
+    SQLite is the one of the ``sqlean.py`` wheel (the same recent version on every
+    platform), not the one Python was built with: the read planner's statements nest
+    deeper than the fixed parser stack of SQLite before 3.46 allows.
+    """
     parsed = sa.make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs.setdefault("module", sqlean)
         engine = sa.create_engine(parsed, **kwargs)
         _configure_sqlite(engine)
         return engine

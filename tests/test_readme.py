@@ -29,7 +29,19 @@ def curl_request(command: str) -> tuple[str, dict[str, str], str]:
 
 def test_readme_has_the_examples():
     names = [name for name, _, _ in readme_examples()]
-    assert names == ["create-company", "create-deal", "list-objects", "preview-change", "change-log"]
+    assert names == [
+        "create-company",
+        "create-deal",
+        "list-objects",
+        "preview-change",
+        "change-log",
+        "record-create-companies",
+        "record-create-deal",
+        "record-list",
+        "record-nested",
+        "record-aggregate",
+        "record-update-many",
+    ]
 
 
 def test_readme_examples_run(client: TestClient):
@@ -38,6 +50,12 @@ def test_readme_examples_run(client: TestClient):
         if lang == "sh":
             path, headers, payload = curl_request(body)
             response = client.post(path, content=payload, headers=headers)
+        elif name.startswith("record-"):
+            # The one placeholder: the id the first record example returned.
+            if "record-create-companies" in results:
+                acme = results["record-create-companies"]["createCompanies"][0]["id"]
+                body = body.replace("ACME_ID", acme)
+            response = client.post("/graphql", json={"query": body})
         else:
             response = client.post("/graphql/metadata", json={"query": body})
         assert response.status_code == 200, (name, response.text)
@@ -57,3 +75,13 @@ def test_readme_examples_run(client: TestClient):
     preview = results["preview-change"]["updateField"]
     assert preview["applied"] is False and preview["plan"] == [] and preview["changes"]
     assert [e["version"] for e in results["change-log"]["changeLog"]] == [2, 1]
+    deal = results["record-create-deal"]["createDeal"]
+    assert deal["company"] == {"name": "Acme"} and deal["stage"] == {"value": "won", "label": "Won"}
+    assert deal["amount"] == {"amount": "12000.00", "currencyCode": "EUR"}
+    listed = results["record-list"]["deals"]
+    assert listed["totalCount"] == 1 and listed["edges"][0]["node"]["title"] == "Acme renewal"
+    companies = [e["node"] for e in results["record-nested"]["companies"]["edges"]]
+    assert [(c["name"], c["deals"]["totalCount"]) for c in companies] == [("Acme", 1), ("Globex", 0)]
+    groups = results["record-aggregate"]["dealsAggregate"]["groups"]
+    assert groups == [{"key": {"stage": {"label": "Won"}}, "count": 1, "sum": {"amount": "12000.00"}}]
+    assert results["record-update-many"]["updateDeals"] == [{"title": "Acme renewal 2027"}]

@@ -157,3 +157,13 @@ def test_an_unreachable_database_is_reported_plainly():
     assert "postgresql+psycopg://tessera:***@127.0.0.1:5999/nowhere" in result.output
     assert "secret" not in result.output
     assert "Traceback" not in result.output
+
+
+def test_schema_print_shows_the_record_api(tessera, model_file):
+    tessera("metadata", "apply", str(model_file))
+    sdl = tessera("schema", "print").output
+    assert "type Company {" in sdl and "companies(" in sdl and "createCompany(" in sdl
+
+
+def test_schema_print_of_an_unknown_workspace(tessera):
+    assert "error [UNKNOWN_WORKSPACE]" in tessera("schema", "print", "-w", "nowhere", expect=1).output

@@ -33,3 +33,83 @@ def ok(metadata_api: GraphQL) -> GraphQL:
         return dict(answer["data"])
 
     return post
+
+
+@pytest.fixture
+def record_api(engine: Any, workspace: str) -> Callable[..., dict[str, Any]]:
+    """Runs a query against the record API of the test's workspace (``RecordAPI.run``),
+    re-checking the metadata version on every request."""
+    from tessera.schema.record_api import GraphQLRequest, RecordAPI
+
+    api = RecordAPI(engine, check_interval=0)
+
+    def run(query: str, variables: dict[str, Any] | None = None, **options: Any) -> dict[str, Any]:
+        return api.run(workspace, GraphQLRequest(query, variables), **options)
+
+    run.api = api  # type: ignore[attr-defined]
+    return run
+
+
+@pytest.fixture
+def records_ok(record_api: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """Like ``record_api`` but asserts there are no errors and returns ``data``."""
+
+    def run(query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        answer = record_api(query, variables)
+        assert "errors" not in answer, answer["errors"]
+        return dict(answer["data"])
+
+    return run
+
+
+@pytest.fixture
+def crm(object_factory: Callable[..., Any]) -> None:
+    """A small CRM model: company ← deal (lookup), with fields of most types."""
+    object_factory(
+        "company",
+        [
+            {"api_name": "name", "type": "text", "required": True, "unique": True},
+            {"api_name": "country", "type": "text"},
+            {
+                "api_name": "size",
+                "type": "select",
+                "options": {
+                    "choices": [
+                        {"value": "small", "label": "Small", "color": "#00aa00"},
+                        {"value": "large", "label": "Large"},
+                    ]
+                },
+            },
+        ],
+        label_plural="Companies",
+    )
+    object_factory(
+        "deal",
+        [
+            {"api_name": "title", "type": "text", "required": True},
+            {"api_name": "amount", "type": "decimal", "options": {"precision": 12, "scale": 2}},
+            {"api_name": "price", "type": "currency", "options": {"default_currency": "EUR"}},
+            {"api_name": "quantity", "type": "integer"},
+            {"api_name": "won", "type": "boolean"},
+            {"api_name": "close_date", "type": "date"},
+            {"api_name": "closed_at", "type": "datetime"},
+            {
+                "api_name": "stage",
+                "type": "select",
+                "options": {
+                    "choices": [
+                        {"value": "prospect", "label": "Prospect"},
+                        {"value": "proposal", "label": "Proposal"},
+                        {"value": "won", "label": "Won", "color": "#00ff00"},
+                    ]
+                },
+            },
+            {
+                "api_name": "tags",
+                "type": "multi_select",
+                "options": {"choices": [{"value": "hot"}, {"value": "cold"}]},
+            },
+            {"api_name": "details", "type": "json"},
+            {"api_name": "company", "type": "lookup", "options": {"target_object": "company"}},
+        ],
+    )

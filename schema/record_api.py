@@ -1,0 +1,453 @@
+"""The record API at ``/graphql``: one GraphQL schema per (workspace, metadata version).
+
+- Schemas are built once per metadata version and cached; a request only checks the
+  workspace's version (at most every ``check_interval`` seconds, and at once after a
+  change made through this process), so a new field is queryable on the next request and
+  other processes see it within a second.
+- Documents are parsed and validated once per query text (LRU caches), then checked
+  against the limits (tokens, depth, aliases, cost).
+- Root fields are planned into one SQL statement each whose result is the response JSON;
+  the executor passes those values through instead of completing them field by field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    GraphQLObjectType,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    execute,
+    get_named_type,
+    parse,
+    validate,
+)
+from graphql.execution.executor_throwing_on_incremental import ExecutorThrowingOnIncremental
+from sqlalchemy.engine import Engine
+
+from tessera.metadata.model import MetadataState, ObjectDef
+from tessera.metadata.storage import Tables
+from tessera.metadata.store import load_state
+from tessera.platform.errors import Path, TesseraError
+from tessera.platform.records import RecordService
+from tessera.platform.workspaces import get_workspace
+from tessera.schema.aggregates import Aggregator
+from tessera.schema.query_limits import QueryLimits, check_limits
+from tessera.schema.read_planner import Planner, ReadSettings
+from tessera.schema.record_types import RecordSchemaBuilder, RootRole
+from tessera.schema.sql_json import json_dialect
+
+logger = logging.getLogger("tessera.graphql")
+
+
+class Planned:
+    """A value the database already shaped for the selection: passed through as is."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+class PlannedExecutor(ExecutorThrowingOnIncremental):
+    def complete_value(
+        self,
+        return_type: Any,
+        field_details_list: Any,
+        info: Any,
+        path: Any,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        if isinstance(result, Planned):
+            return result.value
+        return super().complete_value(return_type, field_details_list, info, path, result, position_context)
+
+
+@dataclass
+class RecordSchema:
+    """The API of one workspace at one metadata version."""
+
+    workspace: str
+    version: int
+    state: MetadataState
+    tables: Tables
+    schema: GraphQLSchema
+    #: query text → (document, validation errors), most recent last
+    documents: OrderedDict[str, tuple[DocumentNode, list[GraphQLError]]] = field(default_factory=OrderedDict)
+
+
+@dataclass
+class RequestContext:
+    engine: Engine
+    records: RecordService
+    api: RecordSchema
+    settings: ReadSettings
+    actor: uuid.UUID | None = None
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+
+class SchemaCache:
+    """Built schemas by workspace, swapped when the workspace's metadata version moves."""
+
+    def __init__(self, engine: Engine, *, check_interval: float = 0.5) -> None:
+        self.engine = engine
+        self.check_interval = check_interval
+        self._schemas: dict[str, RecordSchema] = {}
+        self._checked: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self.builds = 0
+
+    def forget(self, workspace: str) -> None:
+        """Check the version on the next request (called after a change in this process)."""
+        self._checked.pop(workspace, None)
+
+    def get(self, workspace: str) -> RecordSchema:
+        cached = self._schemas.get(workspace)
+        now = time.monotonic()
+        if cached is not None and now - self._checked.get(workspace, 0.0) < self.check_interval:
+            return cached
+        with self.engine.connect() as conn:
+            ws = get_workspace(conn, workspace)
+            if cached is not None and cached.version == ws.metadata_version:
+                self._checked[workspace] = now
+                return cached
+            with self._lock:
+                cached = self._schemas.get(workspace)
+                if cached is None or cached.version != ws.metadata_version:
+                    state = load_state(conn, ws)
+                    cached = build_record_schema(workspace, state, ws.namespace(conn.dialect.name))
+                    self._schemas[workspace] = cached
+                    self.builds += 1
+        self._checked[workspace] = now
+        return cached
+
+
+def build_record_schema(workspace: str, state: MetadataState, namespace: Any) -> RecordSchema:
+    schema = RecordSchemaBuilder(state, resolve_root).build()
+    return RecordSchema(workspace, state.version, state, Tables(namespace, state), schema)
+
+
+# -- resolving ---------------------------------------------------------------------------------
+def resolve_root(_root: Any, info: GraphQLResolveInfo, **args: Any) -> Planned:
+    context: RequestContext = info.context
+    role: RootRole = info.parent_type.fields[info.field_name].extensions["tessera_root"]
+    planner = Planner(
+        context.api.tables, json_dialect(context.engine.dialect.name), context.settings, info, now=context.now
+    )
+    definition = info.parent_type.fields[info.field_name]
+    obj = role.object
+    if role.kind == "list":
+        with context.engine.connect() as conn:
+            return Planned(
+                conn.execute(
+                    sa.select(
+                        sa.type_coerce(planner.connection_json(obj, info.field_nodes, definition), sa.JSON)
+                    )
+                ).scalar_one()
+            )
+    if role.kind == "aggregate":
+        with context.engine.connect() as conn:
+            return Planned(Aggregator(planner, obj, info.field_nodes, definition).run(conn))
+    if role.kind == "get":
+        record_id = parse_id(args["id"], ("id",))
+        found = read_records(
+            context, planner, obj, [record_id], info, deleted=args.get("deleted") or "EXCLUDED"
+        )
+        return Planned(found[0] if found else None)
+    return Planned(write(context, planner, role, obj, info, args))
+
+
+def service_values(obj: ObjectDef, values: Any) -> Any:
+    """GraphQL input values as the record service takes them: currencies say
+    ``currency_code`` there (``currencyCode`` is the API's spelling)."""
+    if isinstance(values, list):
+        return [service_values(obj, v) for v in values]
+    if not isinstance(values, dict):
+        return values
+    out = dict(values)
+    for fld in obj.fields:
+        money = out.get(fld.api_name)
+        if fld.type == "currency" and isinstance(money, dict) and "currencyCode" in money:
+            money = dict(money)
+            money["currency_code"] = money.pop("currencyCode")
+            out[fld.api_name] = money
+    return out
+
+
+def write(
+    context: RequestContext,
+    planner: Planner,
+    role: RootRole,
+    obj: ObjectDef,
+    info: GraphQLResolveInfo,
+    args: dict[str, Any],
+) -> Any:
+    service, ws, name, actor = context.records, context.api.workspace, obj.api_name, context.actor
+    if "input" in args:
+        args = {**args, "input": service_values(obj, args["input"])}
+    with input_paths(("input",)):
+        if role.kind == "create":
+            return one(
+                read_records(
+                    context, planner, obj, [service.create(ws, name, args["input"], actor=actor)["id"]], info
+                )
+            )
+        if role.kind == "create_many":
+            created = service.create_many(ws, name, args["input"], actor=actor)
+            return read_records(context, planner, obj, [r["id"] for r in created], info)
+        if role.kind == "upsert":
+            record, _created = service.upsert(ws, name, args["on"], args["input"], actor=actor)
+            return one(read_records(context, planner, obj, [record["id"]], info))
+    record_id = parse_id(args["id"], ("id",)) if "id" in args else None
+    if role.kind == "update":
+        assert record_id is not None
+        with input_paths(("input",)):
+            updated = service.update(ws, name, record_id, args["input"], actor=actor)
+        return one(read_records(context, planner, obj, [updated["id"]], info))
+    if role.kind == "update_many":
+        with input_paths(("input",)):
+            changed = service.update_many(ws, name, args["filter"], args["input"], actor=actor)
+        return read_records(context, planner, obj, [r["id"] for r in changed], info)
+    assert record_id is not None
+    if role.kind == "delete":
+        return one(
+            read_records(
+                context, planner, obj, [service.delete(ws, name, record_id, actor=actor)["id"]], info
+            )
+        )
+    if role.kind == "restore":
+        return one(
+            read_records(
+                context, planner, obj, [service.restore(ws, name, record_id, actor=actor)["id"]], info
+            )
+        )
+    if role.kind == "destroy":
+        return str(service.destroy(ws, name, record_id, actor=actor))
+    raise AssertionError(role.kind)
+
+
+class input_paths:
+    """Prefix the paths of the record service's problems (relative to the values) with
+    where the values are in the mutation's arguments; filter paths are already absolute."""
+
+    def __init__(self, prefix: Path) -> None:
+        self.prefix = prefix
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
+        if isinstance(exc, TesseraError):
+            exc.problems = [p if p.path[:1] == ("filter",) else p.under(self.prefix) for p in exc.problems]
+
+
+def one(records: list[Any]) -> Any:
+    return records[0] if records else None
+
+
+def read_records(
+    context: RequestContext,
+    planner: Planner,
+    obj: ObjectDef,
+    ids: Sequence[Any],
+    info: GraphQLResolveInfo,
+    *,
+    deleted: str = "INCLUDED",
+) -> list[Any]:
+    """The records ``ids`` shaped for the field's selection, in the order of ``ids``."""
+    if not ids:
+        return []
+    record_type = get_named_type(info.return_type)
+    assert isinstance(record_type, GraphQLObjectType)
+    ids = [i if isinstance(i, uuid.UUID) else uuid.UUID(str(i)) for i in ids]
+    with context.engine.connect() as conn:
+        rows = conn.execute(
+            planner.records_by_id(obj, ids, info.field_nodes, record_type, deleted=deleted)
+        ).all()
+    by_id = {row[0]: row[1] for row in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def parse_id(value: Any, path: Path) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise TesseraError.single("INVALID_ID", f"'{value}' is not a record id (a UUID).", path) from None
+
+
+# -- requests ----------------------------------------------------------------------------------
+@dataclass
+class GraphQLRequest:
+    query: str
+    variables: Mapping[str, Any] | None = None
+    operation_name: str | None = None
+
+
+class RecordAPI:
+    """Runs GraphQL requests against the record schemas of one database."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        limits: QueryLimits | None = None,
+        read_settings: ReadSettings | None = None,
+        check_interval: float = 0.5,
+        document_cache_size: int = 500,
+    ) -> None:
+        self.engine = engine
+        self.records = RecordService(engine)
+        self.schemas = SchemaCache(engine, check_interval=check_interval)
+        self.limits = limits or QueryLimits()
+        self.read_settings = read_settings or ReadSettings()
+        self.document_cache_size = document_cache_size
+
+    def document(self, api: RecordSchema, query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
+        cached = api.documents.get(query)
+        if cached is not None:
+            api.documents.move_to_end(query)
+            return cached
+        try:
+            document = parse(query, max_tokens=self.limits.max_tokens)
+        except GraphQLError as error:
+            if "tokens" in error.message:
+                error = GraphQLError(
+                    f"The query has more than {self.limits.max_tokens} tokens; split it.",
+                    extensions={"code": "QUERY_TOO_LARGE"},
+                )
+            else:
+                error.extensions = {"code": "GRAPHQL_PARSE_FAILED"}
+            return None, [error]
+        errors = validate(api.schema, document)
+        for error in errors:
+            error.extensions = {"code": "GRAPHQL_VALIDATION_FAILED"}
+        api.documents[query] = (document, errors)
+        if len(api.documents) > self.document_cache_size:
+            api.documents.popitem(last=False)
+        return document, errors
+
+    def run(
+        self,
+        workspace: str,
+        request: GraphQLRequest,
+        *,
+        actor: uuid.UUID | None = None,
+        allow_mutations: bool = True,
+    ) -> dict[str, Any]:
+        """The response (``data``/``errors``) to one request; never raises for bad input."""
+        try:
+            api = self.schemas.get(workspace)
+        except TesseraError as exc:
+            return {"errors": [tessera_error(exc)]}
+        document, errors = self.document(api, request.query)
+        if errors or document is None:
+            return {"errors": [e.formatted for e in errors]}
+        operation = find_operation(document, request.operation_name)
+        if operation is not None and operation.operation == OperationType.MUTATION and not allow_mutations:
+            return {
+                "errors": [
+                    {
+                        "message": "Mutations need a POST request.",
+                        "extensions": {"code": "METHOD_NOT_ALLOWED"},
+                    }
+                ]
+            }
+        try:
+            check_limits(
+                api.schema,
+                document,
+                request.operation_name,
+                request.variables or {},
+                self.limits,
+                self.read_settings,
+            )
+        except TesseraError as exc:
+            return {"errors": [tessera_error(exc)]}
+        context = RequestContext(self.engine, self.records, api, self.read_settings, actor)
+        result = execute(
+            api.schema,
+            document,
+            context_value=context,
+            variable_values=dict(request.variables or {}),
+            operation_name=request.operation_name,
+            executor_class=PlannedExecutor,
+        )
+        assert isinstance(result, ExecutionResult)
+        return response(result)
+
+
+def find_operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    for operation in operations:
+        if name is None or (operation.name and operation.name.value == name):
+            return operation
+    return None
+
+
+def response(result: ExecutionResult) -> dict[str, Any]:
+    out: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        out["errors"] = [format_error(error) for error in result.errors]
+    return out
+
+
+def format_error(error: GraphQLError) -> dict[str, Any]:
+    original = error.original_error
+    if isinstance(original, TesseraError):
+        formatted = tessera_error(original)
+        formatted["path"] = error.path
+        formatted["locations"] = [loc._asdict() for loc in error.locations or []]
+        return formatted
+    if original is not None and not isinstance(original, GraphQLError):
+        logger.error("Unexpected error in the record API", exc_info=original)
+        return {
+            "message": "Unexpected error; it has been logged. Nothing was changed.",
+            "path": error.path,
+            "extensions": {"code": "INTERNAL_ERROR"},
+        }
+    formatted = error.formatted
+    formatted.setdefault("extensions", {}).setdefault("code", "GRAPHQL_VALIDATION_FAILED")
+    return dict(formatted)
+
+
+def tessera_error(exc: TesseraError) -> dict[str, Any]:
+    problems = [
+        {
+            "code": p.code,
+            "message": p.message,
+            "inputPath": list(p.path),
+            **({"details": p.details} if p.details else {}),
+        }
+        for p in exc.problems
+    ]
+    first = problems[0]
+    message = (
+        first["message"]
+        if len(problems) == 1
+        else f"{first['message']} (and {len(problems) - 1} more problem(s))"
+    )
+    return {
+        "message": message,
+        "extensions": {"code": first["code"], "inputPath": first["inputPath"], "problems": problems},
+    }
+
+
+def dumps(payload: Any) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
