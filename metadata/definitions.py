@@ -14,12 +14,27 @@ import jsonschema
 
 from tessera.metadata.fields import FIELD_TYPES, field_type
 from tessera.metadata.fields.base import FieldValueError
-from tessera.metadata.model import FieldDef, MetadataState, ObjectDef, new_id
-from tessera.metadata.names import field_name_problems, snake_case_from_label
+from tessera.metadata.model import FieldDef, MetadataState, ObjectDef, ValidationRule, new_id
+from tessera.metadata.names import (
+    FIELD_NAME_LENGTH,
+    field_name_problems,
+    name_problems,
+    snake_case_from_label,
+)
 from tessera.platform.errors import Path, Problem, TesseraError, dedupe
 
 FIELD_KEYS = {"id", "api_name", "label", "type", "required", "unique", "default", "help_text", "options"}
-OBJECT_KEYS = {"id", "api_name", "plural_api_name", "label_singular", "label_plural", "description", "fields"}
+OBJECT_KEYS = {
+    "id",
+    "api_name",
+    "plural_api_name",
+    "label_singular",
+    "label_plural",
+    "description",
+    "fields",
+    "validation_rules",
+}
+RULE_KEYS = {"id", "name", "error_when", "message", "field", "active"}
 
 
 def label_from_name(api_name: str) -> str:
@@ -250,7 +265,93 @@ def build_object(
                     problems += field_name_problems(raw.get("api_name"), (*path, "fields", i, "api_name"))
             raise TesseraError(dedupe(problems))
         obj = obj.evolve(fields=tuple(built))
+    if "validation_rules" in data:
+        obj = obj.evolve(
+            validation_rules=build_rules(data["validation_rules"], existing, (*path, "validation_rules"))
+        )
+    elif existing is not None:
+        obj = obj.evolve(validation_rules=existing.validation_rules)
     return obj
+
+
+def build_rules(raw: Any, existing: ObjectDef | None, path: Path) -> tuple[ValidationRule, ...]:
+    """Validation rules from input; a rule keeps its id when its name matches an existing
+    one. Their filters are checked with the whole data model (see validation.py)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise TesseraError.single("INVALID_INPUT", "validation_rules must be a list.", path)
+    problems: list[Problem] = []
+    rules: list[ValidationRule] = []
+    known = {r.name: r for r in existing.validation_rules} if existing else {}
+    seen: set[str] = set()
+    for i, data in enumerate(raw):
+        at = (*path, i)
+        if not isinstance(data, Mapping):
+            problems.append(Problem("INVALID_INPUT", "A validation rule is an object.", at))
+            continue
+        problems += unknown_key_problems(data, RULE_KEYS, "validation rule", at)
+        name = data.get("name")
+        problems += name_problems(
+            name,
+            (*at, "name"),
+            kind="validation rule",
+            length=FIELD_NAME_LENGTH,
+            system=False,
+            reserved=False,
+        )
+        if name in seen:
+            problems.append(
+                Problem("DUPLICATE_NAME", f"Two validation rules are named '{name}'.", (*at, "name"))
+            )
+        seen.add(str(name))
+        message = data.get("message")
+        if not isinstance(message, str) or not message.strip():
+            problems.append(
+                Problem(
+                    "RULE_MESSAGE_REQUIRED",
+                    "Give the message shown when a record breaks the rule.",
+                    (*at, "message"),
+                )
+            )
+        error_when = data.get("error_when")
+        if not isinstance(error_when, Mapping) or not error_when:
+            problems.append(
+                Problem(
+                    "INVALID_INPUT",
+                    "error_when is a filter: the records that break the rule, e.g. "
+                    '{"stage": {"eq": "won"}, "close_date": {"isNull": true}}.',
+                    (*at, "error_when"),
+                )
+            )
+        target_field = data.get("field")
+        if target_field is not None and not isinstance(target_field, str):
+            problems.append(Problem("INVALID_INPUT", "field is the api name of a field.", (*at, "field")))
+        active = data.get("active", True)
+        if not isinstance(active, bool):
+            problems.append(Problem("INVALID_INPUT", "active is true or false.", (*at, "active")))
+        if problems:
+            continue
+        rule_id = (
+            parse_id(data["id"], (*at, "id"))
+            if data.get("id")
+            else known[name].id
+            if name in known
+            else new_id()
+        )
+        rules.append(
+            ValidationRule(
+                id=rule_id,
+                name=str(name),
+                error_when=dict(error_when),  # type: ignore[arg-type]
+                message=str(message).strip(),
+                field=target_field,
+                active=bool(active),
+            )
+        )
+    if problems:
+        raise TesseraError(dedupe(problems))
+    return tuple(rules)
 
 
 def match_field(raw: Mapping[str, Any], existing: ObjectDef | None) -> FieldDef | None:

@@ -8,12 +8,21 @@ from typing import Any
 from tessera.metadata.fields import field_type
 from tessera.metadata.model import FieldDef, MetadataState, ObjectDef
 
-OBJECT_ATTRIBUTES = ("api_name", "plural_api_name", "label_singular", "label_plural", "description")
+OBJECT_ATTRIBUTES = (
+    "api_name",
+    "plural_api_name",
+    "label_singular",
+    "label_plural",
+    "description",
+    "validation_rules",
+)
 FIELD_ATTRIBUTES = ("api_name", "label", "type", "required", "unique", "default", "help_text", "options")
 
 
 def object_summary(obj: ObjectDef) -> dict[str, Any]:
-    return {"id": str(obj.id), **{a: getattr(obj, a) for a in OBJECT_ATTRIBUTES}}
+    summary: dict[str, Any] = {"id": str(obj.id), **{a: getattr(obj, a) for a in OBJECT_ATTRIBUTES}}
+    summary["validation_rules"] = [rule.as_dict() for rule in obj.validation_rules]
+    return summary
 
 
 def field_summary(fld: FieldDef) -> dict[str, Any]:

@@ -55,6 +55,11 @@ def export_document(state: MetadataState, workspace: str | None = None) -> dict[
                     }
                     for fld in obj.fields
                 ],
+                **(
+                    {"validation_rules": [rule.as_dict() for rule in obj.validation_rules]}
+                    if obj.validation_rules
+                    else {}
+                ),
             }
             for obj in state.objects
         ],
@@ -162,6 +167,7 @@ def document_schema(*, with_options: bool = True) -> dict[str, Any]:
         "label_plural": {"type": "string"},
         "description": {"type": "string"},
         "fields": {"type": "array", "items": {"$ref": "#/$defs/field"}},
+        "validation_rules": {"type": "array", "items": {"$ref": "#/$defs/validation_rule"}},
     }
     assert set(object_properties) == OBJECT_KEYS
     options_by_type = [
@@ -191,6 +197,23 @@ def document_schema(*, with_options: bool = True) -> dict[str, Any]:
                 "additionalProperties": False,
                 "required": ["api_name"],
                 "properties": object_properties,
+            },
+            "validation_rule": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name", "error_when", "message"],
+                "description": "Records matching error_when are refused with message.",
+                "properties": {
+                    "id": {"type": "string", "format": "uuid"},
+                    "name": {"type": "string", "description": "snake_case, unique in the object."},
+                    "error_when": {
+                        "type": "object",
+                        "description": "A filter (see filter.schema.json): the records that break the rule.",
+                    },
+                    "message": {"type": "string", "minLength": 1},
+                    "field": {"type": ["string", "null"], "description": "The field the error points at."},
+                    "active": {"type": "boolean"},
+                },
             },
             "field": {
                 "type": "object",

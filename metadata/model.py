@@ -49,6 +49,29 @@ class FieldDef:
 
 
 @dataclass(frozen=True)
+class ValidationRule:
+    """A rule every record of an object must pass: the record is refused when it matches
+    ``error_when`` (a filter), with ``message`` pointing at ``field`` (or the record)."""
+
+    id: uuid.UUID
+    name: str
+    error_when: Mapping[str, Any]
+    message: str
+    field: str | None = None
+    active: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "name": self.name,
+            "error_when": dict(self.error_when),
+            "message": self.message,
+            "field": self.field,
+            "active": self.active,
+        }
+
+
+@dataclass(frozen=True)
 class ObjectDef:
     """An object (a table of records) and its fields, in display order."""
 
@@ -59,6 +82,7 @@ class ObjectDef:
     label_plural: str
     description: str = ""
     fields: tuple[FieldDef, ...] = ()
+    validation_rules: tuple[ValidationRule, ...] = ()
     created_version: int = field(default=0, compare=False)
     updated_version: int = field(default=0, compare=False)
 

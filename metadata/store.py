@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from tessera.metadata.diff import Change, diff_states
-from tessera.metadata.model import FieldDef, MetadataState, ObjectDef
+from tessera.metadata.model import FieldDef, MetadataState, ObjectDef, ValidationRule
 from tessera.metadata.plan import DataLoss, Locate, default_location, plan_changes, plan_summary, run_plan
 from tessera.metadata.validation import EntityKey, check_state
 from tessera.platform.database import schema_change_transaction
@@ -87,6 +87,17 @@ def load_state(conn: Connection, workspace: Workspace) -> MetadataState:
             label_plural=row["label_plural"],
             description=row["description"],
             fields=tuple(by_object.get(row["id"], [])),
+            validation_rules=tuple(
+                ValidationRule(
+                    id=uuid.UUID(rule["id"]),
+                    name=rule["name"],
+                    error_when=rule["error_when"],
+                    message=rule["message"],
+                    field=rule.get("field"),
+                    active=rule.get("active", True),
+                )
+                for rule in row["validation_rules"] or []
+            ),
             created_version=row["created_version"],
             updated_version=row["updated_version"],
         )
@@ -152,12 +163,13 @@ def write_rows(
     old_field_positions = {f.id: i for o in before.objects for i, f in enumerate(o.fields)}
     for position, obj in enumerate(after.objects):
         old = before.object_by_id(obj.id)
-        values = {
+        values: dict[str, Any] = {
             "api_name": obj.api_name,
             "plural_api_name": obj.plural_api_name,
             "label_singular": obj.label_singular,
             "label_plural": obj.label_plural,
             "description": obj.description,
+            "validation_rules": [rule.as_dict() for rule in obj.validation_rules] or None,
             "position": position,
             "updated_at": now,
             "updated_version": version,

@@ -93,7 +93,34 @@ def state_problems(
                         (*at(obj, i, obj.fields.index(clashing)), "api_name"),
                     )
                 )
+    if not problems:
+        # Rules are filters over the whole (otherwise valid) model: a rule naming a field
+        # that a change deletes or renames stops that change.
+        for i, obj in enumerate(state.objects):
+            problems += rule_problems(obj, state, (*at(obj, i), "validation_rules"))
     return focused_first(dedupe(problems), focus.values())
+
+
+def rule_problems(obj: ObjectDef, state: MetadataState, path: Path) -> list[Problem]:
+    from tessera.metadata.filters import SYSTEM_FIELD_KINDS, check_filter
+
+    problems: list[Problem] = []
+    for k, rule in enumerate(obj.validation_rules):
+        if (
+            rule.field is not None
+            and obj.field_named(rule.field) is None
+            and rule.field not in SYSTEM_FIELD_KINDS
+        ):
+            problems.append(
+                Problem(
+                    "UNKNOWN_FIELD", f"'{obj.api_name}' has no field '{rule.field}'.", (*path, k, "field")
+                )
+            )
+        try:
+            check_filter(rule.error_when, obj, state, (*path, k, "error_when"))
+        except TesseraError as exc:
+            problems += exc.problems
+    return problems
 
 
 def focused_first(problems: list[Problem], focus_paths: Iterable[Path]) -> list[Problem]:

@@ -1,7 +1,10 @@
 """Published artifacts, committed so that a breaking change shows in review:
 
 - ``schema/metadata.graphql``: the SDL of the metadata API;
-- ``metadata/schemas/metadata-document.schema.json``: the JSON Schema of metadata documents.
+- ``schema/example-crm.graphql``: the SDL of the record API for the example CRM model
+  (``docs/examples/crm.yaml``), so a change to the generated schema shows in review;
+- ``metadata/schemas/metadata-document.schema.json``: the JSON Schema of metadata documents;
+- ``metadata/schemas/filter.schema.json``: the JSON Schema of the filter language.
 
 ``python -m tessera.platform.artifacts write`` (``make schemas``) regenerates them;
 ``check`` exits non-zero when a committed file differs from the code (a test runs it).
@@ -14,10 +17,21 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from tessera.metadata.document import SCHEMA_PATH, document_schema
-from tessera.schema.metadata_api import build_metadata_schema
+from graphql import print_schema
 
-SDL_PATH = Path(__file__).parent.parent / "schema" / "metadata.graphql"
+from tessera.metadata.document import SCHEMA_PATH, document_schema, document_state, load_document
+from tessera.metadata.filters import GENERIC_FILTER_SCHEMA
+from tessera.metadata.model import MetadataState
+from tessera.metadata.storage import Namespace
+from tessera.metadata.validation import check_state
+from tessera.schema.metadata_api import build_metadata_schema
+from tessera.schema.record_api import build_record_schema
+
+ROOT = Path(__file__).parent.parent
+SDL_PATH = ROOT / "schema" / "metadata.graphql"
+EXAMPLE_MODEL_PATH = ROOT / "docs" / "examples" / "crm.yaml"
+EXAMPLE_SDL_PATH = ROOT / "schema" / "example-crm.graphql"
+FILTER_SCHEMA_PATH = SCHEMA_PATH.parent / "filter.schema.json"
 
 
 def metadata_sdl() -> str:
@@ -28,10 +42,23 @@ def document_schema_json() -> str:
     return json.dumps(document_schema(), indent=2, ensure_ascii=False) + "\n"
 
 
+def example_record_sdl() -> str:
+    state = document_state(load_document(EXAMPLE_MODEL_PATH.read_text()), MetadataState((), 0))
+    check_state(state)
+    return print_schema(build_record_schema("example", state, Namespace("example", "sqlite")).schema) + "\n"
+
+
+def filter_schema_json() -> str:
+    return json.dumps(GENERIC_FILTER_SCHEMA, indent=2, ensure_ascii=False) + "\n"
+
+
 ARTIFACTS: dict[Path, Callable[[], str]] = {
     SDL_PATH: metadata_sdl,
     SCHEMA_PATH: document_schema_json,
+    FILTER_SCHEMA_PATH: filter_schema_json,
 }
+if EXAMPLE_MODEL_PATH.exists():  # a source checkout (the docs are not in the wheel)
+    ARTIFACTS[EXAMPLE_SDL_PATH] = example_record_sdl
 
 
 def stale_artifacts() -> list[Path]:

@@ -41,6 +41,7 @@ objects = sa.Table(
     sa.Column("label_singular", sa.String(200), nullable=False),
     sa.Column("label_plural", sa.String(200), nullable=False),
     sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("validation_rules", JSONValue, nullable=True),
     sa.Column("position", sa.Integer, nullable=False),
     sa.Column("created_version", sa.Integer, nullable=False),
     sa.Column("updated_version", sa.Integer, nullable=False),
@@ -97,4 +98,25 @@ auto_number_sequences = sa.Table(
     sa.ForeignKeyConstraint(
         ["workspace_id", "field_id"], ["fields.workspace_id", "fields.id"], ondelete="CASCADE"
     ),
+)
+
+#: the outbox: one row per record change, written in the change's own transaction; the
+#: workflow dispatcher hands undispatched rows to Dramatiq and stamps ``dispatched_at``.
+record_events = sa.Table(
+    "record_events",
+    platform_metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("workspace_id", sa.Uuid, sa.ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("object_id", sa.Uuid, nullable=False),
+    sa.Column("object_api_name", sa.String(64), nullable=False),
+    sa.Column("record_id", sa.Uuid, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("before", JSONValue, nullable=True),
+    sa.Column("after", JSONValue, nullable=True),
+    sa.Column("changed_fields", JSONValue, nullable=True),
+    sa.Column("actor", sa.Uuid, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("dispatched_at", UTCDateTime, nullable=True),
+    sa.Index("ix_record_events_dispatched_at_created_at", "dispatched_at", "created_at"),
+    sa.Index("ix_record_events_workspace_id_record_id", "workspace_id", "record_id"),
 )

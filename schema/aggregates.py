@@ -274,11 +274,11 @@ class Aggregator:
                             (f"{key}.{sub_key}#n", sa.func.count(column), ("avg_count", field_name))
                         )
                     else:
-                        function = {"sum": sa.func.sum, "min": sa.func.min, "max": sa.func.max}[name]
+                        figure = getattr(sa.func, name)(column)
                         columns.append(
                             (
                                 f"{key}.{sub_key}",
-                                sa.type_coerce(function(column), column.type),
+                                sa.type_coerce(figure, column.type),
                                 (name, field_name),
                             )
                         )

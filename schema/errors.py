@@ -17,7 +17,7 @@ from tessera.platform.errors import PathPart, TesseraError
 logger = logging.getLogger("tessera.graphql")
 
 # Below these keys the path runs inside JSON values whose keys are kept as written.
-JSON_VALUED_KEYS = frozenset({"options", "default", "values"})
+JSON_VALUED_KEYS = frozenset({"options", "default", "values", "error_when"})
 
 
 def camel_case(name: str) -> str:

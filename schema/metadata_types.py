@@ -66,6 +66,9 @@ class ObjectType:
     relations: list[Relation] = strawberry.field(
         description="Reverse one-to-many relations (lookups to this object)."
     )
+    validation_rules: JSON = strawberry.field(
+        description="Rules records must pass: {id, name, error_when (a filter), message, field, active}."
+    )
     created_version: int = strawberry.field(description="Metadata version that created it.")
     updated_version: int = strawberry.field(
         description="Metadata version that last changed it or one of its fields."
@@ -81,6 +84,7 @@ class ObjectType:
             label_plural=obj.label_plural,
             description=obj.description,
             fields=[Field.of(f, state) for f in obj.fields],
+            validation_rules=JSON([rule.as_dict() for rule in obj.validation_rules]),
             relations=[
                 Relation(
                     name=r.reverse_name,
@@ -200,6 +204,10 @@ class MetadataChange:
 
 
 # -- inputs --------------------------------------------------------------------------
+RULES_INPUT_HELP = (
+    "The object's validation rules, all of them: [{name, error_when, message, field?, active?}]. "
+    "A rule keeps its id when its name is unchanged."
+)
 
 
 @strawberry.input(description="A field, inside createObject.")
@@ -223,6 +231,7 @@ class CreateObjectInput:
     plural_api_name: str | None = strawberry.UNSET
     description: str | None = strawberry.UNSET
     fields: list[FieldInput] | None = strawberry.UNSET
+    validation_rules: JSON | None = strawberry.field(default=strawberry.UNSET, description=RULES_INPUT_HELP)
 
 
 @strawberry.input
@@ -233,6 +242,7 @@ class UpdateObjectInput:
     label_plural: str | None = strawberry.UNSET
     plural_api_name: str | None = strawberry.UNSET
     description: str | None = strawberry.UNSET
+    validation_rules: JSON | None = strawberry.field(default=strawberry.UNSET, description=RULES_INPUT_HELP)
 
 
 @strawberry.input

@@ -177,8 +177,8 @@ class Planner:
 
     @property
     def variables(self) -> Mapping[str, Any]:
-        values = self.info.variable_values
-        return getattr(values, "coerced", values) or {}
+        values: Any = self.info.variable_values
+        return dict(getattr(values, "coerced", values) or {})
 
     def arguments(self, definition: GraphQLField, node: FieldNode) -> dict[str, Any]:
         return get_argument_values(definition, node, self.info.variable_values)
@@ -323,8 +323,8 @@ class Planner:
         assert isinstance(connection_type, GraphQLObjectType)
         first, last = args.get("first"), args.get("last")
         for name in ("first", "last"):
-            size = args.get(name)
-            if size is not None and not 0 <= size <= self.settings.max_page_size:
+            asked = args.get(name)
+            if asked is not None and not 0 <= asked <= self.settings.max_page_size:
                 raise TesseraError.single(
                     "PAGE_SIZE_OUT_OF_RANGE",
                     f"'{name}' must be between 0 and {self.settings.max_page_size}.",
@@ -333,11 +333,8 @@ class Planner:
         if first is not None and last is not None:
             raise TesseraError.single("PAGINATION_INVALID", "Give 'first' or 'last', not both.", ("last",))
         backward = last is not None or (args.get("before") is not None and first is None)
-        size = (
-            (last if backward else first)
-            if (last if backward else first) is not None
-            else self.settings.page_size
-        )
+        asked = last if backward else first
+        size: int = asked if asked is not None else self.settings.page_size
         keys = self.sort_keys(obj, args.get("orderBy") or [], ("orderBy",))
         signature = hashlib.sha1(json.dumps(args.get("orderBy") or [], sort_keys=True).encode()).hexdigest()[
             :8

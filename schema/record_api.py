@@ -326,15 +326,15 @@ class RecordAPI:
             return cached
         try:
             document = parse(query, max_tokens=self.limits.max_tokens)
-        except GraphQLError as error:
-            if "tokens" in error.message:
-                error = GraphQLError(
+        except GraphQLError as syntax_error:
+            if "tokens" in syntax_error.message:
+                too_large = GraphQLError(
                     f"The query has more than {self.limits.max_tokens} tokens; split it.",
                     extensions={"code": "QUERY_TOO_LARGE"},
                 )
-            else:
-                error.extensions = {"code": "GRAPHQL_PARSE_FAILED"}
-            return None, [error]
+                return None, [too_large]
+            syntax_error.extensions = {"code": "GRAPHQL_PARSE_FAILED"}
+            return None, [syntax_error]
         errors = validate(api.schema, document)
         for error in errors:
             error.extensions = {"code": "GRAPHQL_VALIDATION_FAILED"}
@@ -411,10 +411,10 @@ def response(result: ExecutionResult) -> dict[str, Any]:
 def format_error(error: GraphQLError) -> dict[str, Any]:
     original = error.original_error
     if isinstance(original, TesseraError):
-        formatted = tessera_error(original)
-        formatted["path"] = error.path
-        formatted["locations"] = [loc._asdict() for loc in error.locations or []]
-        return formatted
+        located = tessera_error(original)
+        located["path"] = error.path
+        located["locations"] = [loc._asdict() for loc in error.locations or []]
+        return located
     if original is not None and not isinstance(original, GraphQLError):
         logger.error("Unexpected error in the record API", exc_info=original)
         return {
@@ -422,9 +422,9 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
             "path": error.path,
             "extensions": {"code": "INTERNAL_ERROR"},
         }
-    formatted = error.formatted
+    formatted: dict[str, Any] = dict(error.formatted)
     formatted.setdefault("extensions", {}).setdefault("code", "GRAPHQL_VALIDATION_FAILED")
-    return dict(formatted)
+    return formatted
 
 
 def tessera_error(exc: TesseraError) -> dict[str, Any]:

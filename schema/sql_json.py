@@ -4,7 +4,7 @@ The read planner asks the database for the response itself: every record, nested
 and connection is a JSON value computed in SQL, so Python only parses one string. This
 module holds the dialect differences: how to build objects and arrays, and how each field
 type's stored columns become the JSON value the API promises (see
-docs/record-api-design.md: decimals as exact strings, datetimes as ISO strings in UTC,
+docs/record-api.md: decimals as exact strings, datetimes as ISO strings in UTC,
 UUIDs with dashes, booleans as true/false).
 """
 

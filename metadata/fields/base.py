@@ -70,6 +70,8 @@ class FieldType:
         "additionalProperties": False,
         "properties": {},
     }
+    #: which operators filter it (see tessera.metadata.filters.OPERATORS)
+    filter_kind: ClassVar[str] = "text"
     supports_unique: ClassVar[bool] = True
     supports_default: ClassVar[bool] = True
     #: a plain index on the first column (lookups)

@@ -12,6 +12,7 @@ from tessera.metadata.model import FieldDef
 
 class BooleanType(FieldType):
     name = "boolean"
+    filter_kind = "boolean"
     label = "Checkbox"
     description = "Yes or no."
     supports_unique = False

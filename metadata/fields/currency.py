@@ -43,6 +43,7 @@ def is_currency_code(code: object) -> bool:
 
 class CurrencyType(FieldType):
     name = "currency"
+    filter_kind = "currency"
     label = "Currency"
     description = "An amount of money with its ISO 4217 currency code."
     supports_unique = False

@@ -13,6 +13,7 @@ from tessera.metadata.model import FieldDef
 
 class DateType(FieldType):
     name = "date"
+    filter_kind = "date"
     label = "Date"
     description = "A calendar date, written YYYY-MM-DD."
     dynamic_defaults = frozenset({"today"})

@@ -13,6 +13,7 @@ from tessera.platform.column_types import UTCDateTime
 
 class DateTimeType(FieldType):
     name = "datetime"
+    filter_kind = "datetime"
     label = "Date and time"
     description = "An instant in time, with its time zone (stored in UTC)."
     dynamic_defaults = frozenset({"now"})

@@ -87,6 +87,7 @@ def decimal_conversion(
 
 class DecimalType(FieldType):
     name = "decimal"
+    filter_kind = "number"
     label = "Decimal"
     description = "An exact decimal number (amounts, quantities)."
     default_precision: ClassVar[int] = 18

@@ -16,6 +16,7 @@ INT64 = (-(2**63), 2**63 - 1)
 
 class IntegerType(FieldType):
     name = "integer"
+    filter_kind = "number"
     label = "Integer"
     description = "A whole number."
     options_schema: ClassVar[dict[str, Any]] = {

@@ -17,6 +17,7 @@ from tessera.platform.errors import Problem
 
 class JsonType(FieldType):
     name = "json"
+    filter_kind = "json"
     label = "JSON"
     description = "Structured data, optionally checked against a JSON Schema."
     supports_unique = False

@@ -25,6 +25,7 @@ ON_DELETE_SQL = {"set_null": "SET NULL", "restrict": "RESTRICT", "cascade": "CAS
 
 class LookupType(FieldType):
     name = "lookup"
+    filter_kind = "lookup"
     label = "Lookup"
     description = "A link to one record of another object (many-to-one)."
     indexed = True

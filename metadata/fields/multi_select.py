@@ -15,6 +15,7 @@ from tessera.platform.column_types import JSONValue
 
 class MultiSelectType(SelectType):
     name = "multi_select"
+    filter_kind = "multi_select"
     label = "Multi-select"
     description = "Any number of values from a list of options."
     supports_unique = False

@@ -62,6 +62,7 @@ def sql_literal(text: str) -> str:
 
 class SelectType(FieldType):
     name = "select"
+    filter_kind = "select"
     label = "Select"
     description = "One value from a list of options."
     options_schema: ClassVar[dict[str, Any]] = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tessera.platform.errors import TesseraError
+from tessera.platform.records import RecordWriter
 
 
 @pytest.fixture
@@ -35,6 +36,7 @@ def test_every_problem_is_reported_and_nothing_is_written(company, records, work
         ("INVALID_URL", ("website",)),
         ("UNKNOWN_FIELD", ("colour",)),
         ("FIELD_READ_ONLY", ("id",)),
+        ("FIELD_REQUIRED", ("name",)),
     }
     with pytest.raises(TesseraError) as caught:
         records.create(workspace, "company", {})
@@ -60,7 +62,7 @@ def test_a_concurrent_duplicate_gets_the_same_clear_error(company, records, work
     """The pre-check can miss a value inserted meanwhile: the database's refusal is
     translated into the same error."""
     records.create(workspace, "company", {"name": "Acme"})
-    monkeypatch.setattr(type(records), "unique_problems", lambda *args: [])
+    monkeypatch.setattr(RecordWriter, "unique_problems", lambda *args, **kwargs: [])
     with pytest.raises(TesseraError) as caught:
         records.create(workspace, "company", {"name": "Acme"})
     assert (caught.value.code, caught.value.path) == ("DUPLICATE_VALUE", ("name",))

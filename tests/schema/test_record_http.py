@@ -90,7 +90,7 @@ def server(database_url: str, workspace: str, tmp_path: Path) -> Iterator[str]:
         env=env,
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
