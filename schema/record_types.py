@@ -33,7 +33,7 @@ from graphql import (
     GraphQLString,
 )
 
-from tessera.metadata.filters import Operator, filter_operators
+from tessera.metadata.filters import DATE_PERIODS, Operator, filter_operators
 from tessera.metadata.model import FieldDef, MetadataState, ObjectDef, Relation
 
 RoleKind = Literal["value", "select", "multi_select", "currency", "lookup", "reverse", "typename"]
@@ -147,6 +147,11 @@ SortDirection = GraphQLEnumType(
             "DESC_NULLS_LAST": "descending, empty values last",
         }.items()
     },
+)
+DatePeriod = GraphQLEnumType(
+    "DatePeriod",
+    {name: GraphQLEnumValue(name) for name in DATE_PERIODS},
+    description="A calendar period around today, in the configured time zone (weeks start on Monday).",
 )
 DeletedRecords = GraphQLEnumType(
     "DeletedRecords",
@@ -476,7 +481,9 @@ class RecordSchemaBuilder:
                     operand = GraphQLBoolean
                 elif op.operand == "count":
                     operand = GraphQLInt
-                else:  # pattern, period
+                elif op.operand == "period":
+                    operand = DatePeriod
+                else:  # pattern
                     operand = GraphQLString
                 fields[op.name] = GraphQLInputField(operand, description=op.description)
             self.operator_inputs[name] = GraphQLInputObjectType(name, fields)
