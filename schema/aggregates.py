@@ -38,7 +38,7 @@ from tessera.metadata.fields.currency import CURRENCY_COLUMN_SUFFIX
 from tessera.metadata.model import FieldDef, ObjectDef
 from tessera.platform.errors import TesseraError
 from tessera.platform.filtering import compile_filter
-from tessera.schema.read_planner import Planner
+from tessera.schema.read_planner import Planner, deleted_condition
 from tessera.schema.record_types import (
     DATE_TYPES,
     NUMERIC_TYPES,
@@ -161,12 +161,7 @@ class Aggregator:
         result_type = get_named_type(self.definition.type)
         assert isinstance(result_type, GraphQLObjectType)
         table = planner.tables.of(obj).alias()
-        conditions: list[Expr] = []
-        deleted = args.get("deleted") or "EXCLUDED"
-        if deleted == "EXCLUDED":
-            conditions.append(table.c.deleted_at.is_(None))
-        elif deleted == "ONLY":
-            conditions.append(table.c.deleted_at.is_not(None))
+        conditions = deleted_condition(table, args.get("deleted") or "EXCLUDED")
         if args.get("filter"):
             conditions.append(
                 compile_filter(

@@ -96,6 +96,14 @@ DIRECTIONS = {
 }
 
 
+def deleted_condition(table: sa.FromClause, deleted: str) -> list[Expr]:
+    """The recycle-bin part of a read: ``EXCLUDED`` (default), ``INCLUDED`` or ``ONLY``."""
+    if deleted == "INCLUDED":
+        return []
+    column = table.c.deleted_at
+    return [column.is_not(None) if deleted == "ONLY" else column.is_(None)]
+
+
 def _parse_datetime(value: Any) -> dt.datetime:
     return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
@@ -348,10 +356,7 @@ class Planner:
             conditions: list[Expr] = []
             if linked is not None:
                 conditions.append(linked(table))
-            if deleted == "EXCLUDED":
-                conditions.append(table.c.deleted_at.is_(None))
-            elif deleted == "ONLY":
-                conditions.append(table.c.deleted_at.is_not(None))
+            conditions += deleted_condition(table, deleted)
             if filter_doc:
                 conditions.append(
                     compile_filter(
@@ -625,10 +630,6 @@ class Planner:
     ) -> sa.Select[Any]:
         """(id, record JSON) of the given records."""
         table = self.tables.of(obj).alias()
-        conditions: list[Expr] = [table.c.id.in_(list(ids))]
-        if deleted == "EXCLUDED":
-            conditions.append(table.c.deleted_at.is_(None))
-        elif deleted == "ONLY":
-            conditions.append(table.c.deleted_at.is_not(None))
+        conditions: list[Expr] = [table.c.id.in_(list(ids)), *deleted_condition(table, deleted)]
         record = sa.type_coerce(self.record_json(obj, table, nodes, type_), sa.JSON)
         return sa.select(table.c.id, record).where(*conditions)

@@ -33,7 +33,7 @@ from graphql import (
     GraphQLString,
 )
 
-from tessera.metadata.filters import DATE_PERIODS, Operator, filter_operators
+from tessera.metadata.filters import DATE_PERIODS, SYSTEM_FIELD_KINDS, Operator, filter_operators
 from tessera.metadata.model import FieldDef, MetadataState, ObjectDef, Relation
 
 RoleKind = Literal["value", "select", "multi_select", "currency", "lookup", "reverse", "typename"]
@@ -42,15 +42,6 @@ RootKind = Literal[
     "delete", "restore", "destroy", "upsert",
 ]  # fmt: skip
 
-SYSTEM_OUTPUT = {
-    "id": "id",
-    "created_at": "datetime",
-    "updated_at": "datetime",
-    "created_by": "id",
-    "updated_by": "id",
-    "owner": "id",
-    "deleted_at": "datetime",
-}
 #: field types whose values sort (a lookup sorts by a field of its target)
 SORTABLE_TYPES = frozenset(
     {"text", "long_text", "email", "phone", "url", "auto_number", "integer", "decimal", "percent",
@@ -193,7 +184,7 @@ class RecordSchemaBuilder:
 
     def object_fields(self, obj: ObjectDef) -> dict[str, GraphQLField]:
         out: dict[str, GraphQLField] = {}
-        for name, kind in SYSTEM_OUTPUT.items():
+        for name, kind in SYSTEM_FIELD_KINDS.items():
             scalar = GraphQLID if kind == "id" else DateTimeScalar
             required = name in ("id", "created_at", "updated_at")
             out[name] = GraphQLField(
@@ -341,7 +332,7 @@ class RecordSchemaBuilder:
         if obj.id not in self.order_bys:
 
             def fields() -> dict[str, GraphQLInputField]:
-                out = {name: GraphQLInputField(SortDirection) for name in SYSTEM_OUTPUT}
+                out = {name: GraphQLInputField(SortDirection) for name in SYSTEM_FIELD_KINDS}
                 for fld in obj.fields:
                     if fld.type == "lookup":
                         out[fld.api_name] = GraphQLInputField(
@@ -401,7 +392,7 @@ class RecordSchemaBuilder:
             "or": GraphQLInputField(GraphQLList(GraphQLNonNull(own))),
             "not": GraphQLInputField(own),
         }
-        for name, kind in SYSTEM_OUTPUT.items():
+        for name, kind in SYSTEM_FIELD_KINDS.items():
             out[name] = GraphQLInputField(
                 self.operator_input(
                     "ID" if kind == "id" else "DateTime",

@@ -438,7 +438,9 @@ def test_schemas_are_not_rebuilt_per_request(record_api: Run):
 
 
 # -- filters through GraphQL -------------------------------------------------------------------
-def test_the_filter_language_in_graphql_literals_and_variables(records_ok: Run, record_api: Run, company: Any, deal: Any):
+def test_the_filter_language_in_graphql_literals_and_variables(
+    records_ok: Run, record_api: Run, company: Any, deal: Any
+):
     acme, globex = company("Acme", country="FR"), company("Globex", country="US")
     deal("won", company=acme, stage="won", close_date="2020-01-15", tags=["hot"])
     deal("open", company=globex, stage="prospect", tags=["hot", "cold"])
@@ -449,9 +451,13 @@ def test_the_filter_language_in_graphql_literals_and_variables(records_ok: Run, 
     )
     assert nodes(literal["deals"]) == []
     variables = {"f": {"company": {"name": {"startsWith": "ac"}}, "close_date": {"lt": "today"}}}
-    by_variables = records_ok("query($f: DealFilter) { deals(filter: $f) { edges { node { title } } } }", variables)
+    by_variables = records_ok(
+        "query($f: DealFilter) { deals(filter: $f) { edges { node { title } } } }", variables
+    )
     assert nodes(by_variables["deals"]) == [{"title": "won"}]
-    reverse = records_ok('{ companies(filter: {deals: {none: {stage: {eq: won}}}}) { edges { node { name } } } }')
+    reverse = records_ok(
+        "{ companies(filter: {deals: {none: {stage: {eq: won}}}}) { edges { node { name } } } }"
+    )
     assert nodes(reverse["companies"]) == [{"name": "Globex"}]
     wrong = record_api('{ deals(filter: {close_date: {eq: "someday"}}) { totalCount } }')
     assert wrong["errors"][0]["extensions"]["code"] == "FILTER_INVALID_VALUE"
