@@ -245,7 +245,10 @@ def write(
 
 class input_paths:
     """Prefix the paths of the record service's problems (relative to the values) with
-    where the values are in the mutation's arguments; filter paths are already absolute."""
+    where the values are in the mutation's arguments; problems about another argument
+    (``filter``, ``on``, ``id``) keep their path."""
+
+    ARGUMENTS = frozenset({"filter", "on", "id"})
 
     def __init__(self, prefix: Path) -> None:
         self.prefix = prefix
@@ -255,7 +258,10 @@ class input_paths:
 
     def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
         if isinstance(exc, TesseraError):
-            exc.problems = [p if p.path[:1] == ("filter",) else p.under(self.prefix) for p in exc.problems]
+            exc.problems = [
+                p if p.path[:1] and p.path[0] in self.ARGUMENTS else p.under(self.prefix)
+                for p in exc.problems
+            ]
 
 
 def one(records: list[Any]) -> Any:

@@ -397,7 +397,7 @@ def test_update_delete_restore_destroy(records_ok: Run, record_api: Run, deal: A
     ) == ["RECORD_NOT_FOUND"]
 
 
-def test_update_many_by_filter(records_ok: Run, deal: Any):
+def test_update_many_by_filter(records_ok: Run, record_api: Run, deal: Any):
     deal("a", quantity=1)
     deal("b", quantity=1)
     deal("c", quantity=5)
@@ -405,6 +405,8 @@ def test_update_many_by_filter(records_ok: Run, deal: Any):
         "mutation { updateDeals(filter: {quantity: {eq: 1}}, input: {won: true}) { title won } }"
     )["updateDeals"]
     assert sorted(d["title"] for d in changed) == ["a", "b"] and all(d["won"] for d in changed)
+    bad = record_api('mutation { updateDeals(filter: {close_date: {eq: "x"}}, input: {won: true}) { id } }')
+    assert bad["errors"][0]["extensions"]["inputPath"] == ["filter", "close_date", "eq"]
 
 
 def test_upsert_creates_then_updates(records_ok: Run):
