@@ -126,7 +126,7 @@ def _value_schema(kind: str, fld: FieldDef | None = None) -> dict[str, Any]:
         return {"enum": [c["value"] for c in fld.options.get("choices", [])]}
     if kind == "number":
         if fld is not None and fld.type == "integer":
-            return {"type": "integer"}
+            return {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": "^[+-]?[0-9]+$"}]}
         return {"type": ["number", "string"], "description": "a number or an exact decimal string"}
     if kind == "boolean":
         return {"type": "boolean"}
@@ -135,7 +135,8 @@ def _value_schema(kind: str, fld: FieldDef | None = None) -> dict[str, Any]:
     if kind == "datetime":
         return {
             "type": "string",
-            "description": "ISO 8601 with a time zone, or now / today / yesterday / tomorrow",
+            "description": "ISO 8601 with a time zone, a date alone (the instant it starts in the "
+            "configured time zone), or now / today / yesterday / tomorrow",
         }
     if kind == "id":
         return {"type": "string", "format": "uuid"}
@@ -145,8 +146,10 @@ def _value_schema(kind: str, fld: FieldDef | None = None) -> dict[str, Any]:
 def _operators_schema(operators: tuple[Operator, ...], value: dict[str, Any]) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     for op in operators:
-        if op.operand == "value":
+        if op.operand == "value" and op.name in ("eq", "neq"):  # eq: null is isNull: true
             schema: dict[str, Any] = {"anyOf": [value, {"type": "null"}]}
+        elif op.operand == "value":
+            schema = dict(value)
         elif op.operand == "values":
             schema = {"type": "array", "items": value}
         elif op.operand == "range":
@@ -206,11 +209,31 @@ def _object_properties(obj: ObjectDef, state: MetadataState) -> dict[str, Any]:
     return properties
 
 
+def reachable_objects(obj: ObjectDef, state: MetadataState) -> list[ObjectDef]:
+    """``obj`` and the objects its filters can reach through lookups and reverse relations."""
+    found: dict[uuid.UUID, ObjectDef] = {obj.id: obj}
+    queue = [obj]
+    while queue:
+        current = queue.pop()
+        neighbours = [relation.source_object for relation in state.relations_to(current.id)]
+        for fld in current.fields:
+            if filter_kind(fld) == "lookup":
+                target = state.object_by_id(uuid.UUID(str(fld.options["target_object_id"])))
+                if target is not None:
+                    neighbours.append(target)
+        for other in neighbours:
+            if other.id not in found:
+                found[other.id] = other
+                queue.append(other)
+    return list(found.values())
+
+
 def filter_json_schema(obj: ObjectDef, state: MetadataState) -> dict[str, Any]:
-    """The exact JSON Schema of ``obj``'s filters in ``state`` (objects reachable through
-    relations included, as ``$defs``)."""
+    """The exact JSON Schema (draft 2020-12) of ``obj``'s filters in ``state``: its fields
+    with their operators and value types, and, as ``$defs``, every object reachable through
+    lookups and reverse relations."""
     defs: dict[str, Any] = {}
-    for other in state.objects:
+    for other in reachable_objects(obj, state):
         properties = _object_properties(other, state)
         defs[other.api_name] = {"type": "object", "additionalProperties": False, "properties": properties}
         defs[f"{other.api_name}_lookup"] = {

@@ -9,10 +9,15 @@ and an object may appear several times; soft-deleted related records never match
 Semantics worth knowing (docs/filters.md):
 
 - ``neq`` and ``notIn`` match empty values too; ``eq: null`` is ``isNull: true``.
+- A lookup's ``isNull`` follows what reads show: a link to a record in the recycle bin
+  counts as empty.
 - ``like`` is case-sensitive and ``ilike`` case-insensitive on both databases (SQLite:
-  ``GLOB`` for ``like``; its case folding covers ASCII letters only).
+  ``GLOB`` for ``like``, ``LIKE`` for ``ilike``, whose case folding covers ASCII letters
+  only). In both, ``\\`` escapes the next character (``100\\%``), as PostgreSQL does
+  by default; a pattern may not end with a lone ``\\``.
 - ``startsWith`` and ``contains`` are case-insensitive and take their text literally.
-- Relative dates are computed in ``time_zone``; weeks start on Monday.
+- Relative dates are computed in ``time_zone``; weeks start on Monday. A date alone where
+  a datetime is expected is the instant that day starts in ``time_zone``.
 """
 
 from __future__ import annotations
@@ -20,7 +25,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -29,6 +33,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from tessera.metadata.fields import FieldValueError, field_type
 from tessera.metadata.fields.currency import CURRENCY_COLUMN_SUFFIX
+from tessera.metadata.fields.decimal import coerce_decimal
 from tessera.metadata.filters import (
     CURRENCY_AMOUNT_OPERATORS,
     CURRENCY_CODE_OPERATORS,
@@ -46,6 +51,8 @@ from tessera.metadata.storage import Tables
 from tessera.platform.errors import Path, Problem, TesseraError
 
 Expr = ColumnElement[Any]
+#: SQL LIKE's escape character, the same on both databases (PostgreSQL's default)
+LIKE_ESCAPE = "\\"
 
 
 class _Invalid(Exception):
@@ -64,7 +71,7 @@ def compile_filter(
     path: Path = ("filter",),
     now: dt.datetime | None = None,
     time_zone: str = "UTC",
-) -> Expr:
+) -> ColumnElement[bool]:
     """A boolean SQL expression over ``table`` (records of ``obj``) true for the records
     ``filter_doc`` matches; ``None`` or ``{}`` match everything. The table's own
     ``deleted_at`` is left to the caller. Raises :class:`TesseraError` listing every problem."""
@@ -83,7 +90,10 @@ class FilterCompiler:
             self.zone: dt.tzinfo = ZoneInfo(time_zone)
         except (ZoneInfoNotFoundError, ValueError):
             self.zone = dt.UTC
-        self.now = (now or dt.datetime.now(dt.UTC)).astimezone(self.zone)
+        now = now or dt.datetime.now(dt.UTC)
+        if now.tzinfo is None:  # a naive instant is taken as UTC, like stored datetimes
+            now = now.replace(tzinfo=dt.UTC)
+        self.now = now.astimezone(self.zone)
 
     # -- structure -----------------------------------------------------------------------
     def filter(self, doc: Any, obj: ObjectDef, table: sa.FromClause, path: Path) -> Expr:
@@ -155,7 +165,17 @@ class FilterCompiler:
         parts: list[Expr] = []
         rest = dict(value)
         if "isNull" in rest:
-            parts.append(self.null_check(column, rest.pop("isNull"), (*path, "isNull")))
+            flag = rest.pop("isNull")
+            if not isinstance(flag, bool):
+                raise _Invalid(
+                    Problem("FILTER_INVALID_VALUE", "'isNull' takes true or false.", (*path, "isNull"))
+                )
+            # As in reads, a link to a record in the recycle bin counts as empty.
+            alive = self.tables.of(target).alias()
+            linked_live = sa.exists(
+                sa.select(alive.c.id).where(alive.c.id == column, alive.c.deleted_at.is_(None))
+            )
+            parts.append(~linked_live if flag else linked_live)
         if rest:
             linked = self.tables.of(target).alias()
             condition = self.filter(rest, target, linked, path)
@@ -309,6 +329,15 @@ class FilterCompiler:
         if op.operand == "pattern":
             if not isinstance(operand, str):
                 raise _Invalid(Problem("FILTER_INVALID_VALUE", f"'{name}' takes text.", path))
+            if name in ("like", "ilike") and (len(operand) - len(operand.rstrip(LIKE_ESCAPE))) % 2:
+                raise _Invalid(
+                    Problem(
+                        "FILTER_INVALID_VALUE",
+                        f"A '{name}' pattern cannot end with a lone \\ (it escapes the next "
+                        "character: write \\\\ for a backslash).",
+                        path,
+                    )
+                )
             return self.pattern(name, column, operand)
         if op.operand == "count":
             if not isinstance(operand, int) or isinstance(operand, bool) or operand < 0:
@@ -366,26 +395,41 @@ class FilterCompiler:
                     )
                 )
             return operand
-        if kind == "number" and fld is not None and fld.type == "currency":
-            try:
-                return Decimal(str(operand))
-            except ArithmeticError:
-                raise _Invalid(
-                    Problem("FILTER_INVALID_VALUE", f"'{operand}' is not a number.", path)
-                ) from None
+        if kind == "datetime" and isinstance(operand, str) and _is_plain_date(operand):
+            return self.start_of(dt.date.fromisoformat(operand))
+        if kind == "text" and not isinstance(operand, str):
+            raise _Invalid(Problem("FILTER_INVALID_VALUE", f"'{operand}' is not text.", path))
         if fld is None and kind == "text":
-            if not isinstance(operand, str):
-                raise _Invalid(Problem("FILTER_INVALID_VALUE", f"'{operand}' is not text.", path))
             return operand
         if fld is None:
             fld = FieldDef(uuid.UUID(int=0), "value", "value", "datetime")
         try:
-            typed = field_type(fld.type).coerce(fld, operand)
+            typed = self.coerce(fld, operand)
         except FieldValueError as exc:
             raise _Invalid(Problem("FILTER_INVALID_VALUE", exc.message, path)) from None
         if typed is None:
             raise _Invalid(Problem("FILTER_INVALID_VALUE", "Give a value (or use isNull).", path))
         return typed
+
+    @staticmethod
+    def coerce(fld: FieldDef, operand: Any) -> Any:
+        """An operand checked and converted like a value of ``fld`` — but a filter may name
+        values a record could not hold (beyond an integer's bounds, a text's maximum
+        length, an auto-number), which simply match nothing (or everything, with ``neq``)."""
+        ftype = field_type(fld.type)
+        if fld.type == "currency":  # the amount operators
+            options = fld.options
+            return coerce_decimal(fld.api_name, operand, int(options["precision"]), int(options["scale"]))
+        if fld.type == "integer":
+            fld = fld.evolve(options={**fld.options, "min_value": None, "max_value": None})
+        if ftype.generated:
+            return operand.strip() or None
+        try:
+            return ftype.coerce(fld, operand)
+        except FieldValueError as exc:
+            if exc.code == "VALUE_TOO_LONG":
+                return operand
+            raise
 
     def contains(self, column: Expr, values: list[Any], *, every: bool) -> Expr:
         """Multi-select: has any (or all) of ``values``."""
@@ -406,14 +450,17 @@ class FilterCompiler:
     def pattern(self, name: str, column: Expr, text: str) -> Expr:
         sqlite = self.tables.namespace.dialect_name == "sqlite"
         if name == "like":
-            return column.op("GLOB")(like_to_glob(text)) if sqlite else column.like(text)
+            if sqlite:  # SQLite's LIKE ignores ASCII case; GLOB does not
+                return column.op("GLOB")(like_to_glob(text))
+            return column.like(text, escape=LIKE_ESCAPE)
         if name == "ilike":
-            return column.like(text) if sqlite else column.ilike(text)
-        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        wanted = f"{escaped}%" if name == "startsWith" else f"%{escaped}%"
-        if sqlite:
-            return column.like(wanted, escape="\\")
-        return column.ilike(wanted, escape="\\")
+            wanted = text
+        else:  # startsWith, contains: the text taken literally
+            escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            wanted = f"{escaped}%" if name == "startsWith" else f"%{escaped}%"
+        if sqlite:  # SQLite's LIKE ignores ASCII case
+            return column.like(wanted, escape=LIKE_ESCAPE)
+        return column.ilike(wanted, escape=LIKE_ESCAPE)
 
     # -- dates -----------------------------------------------------------------------------
     def start_of(self, day: dt.date) -> dt.datetime:
@@ -427,11 +474,25 @@ class FilterCompiler:
         return sa.and_(column >= self.start_of(start), column < self.start_of(end))
 
 
+def _is_plain_date(text: str) -> bool:
+    """``YYYY-MM-DD`` (a day, not an instant)."""
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return len(text) == 10
+
+
 def like_to_glob(pattern: str) -> str:
-    """A LIKE pattern as a GLOB pattern (SQLite's case-sensitive matching)."""
+    """A LIKE pattern (``\\`` escaping the next character) as a GLOB pattern (SQLite's
+    case-sensitive matching)."""
     out = []
-    for char in pattern:
-        if char == "%":
+    chars = iter(pattern)
+    for char in chars:
+        if char == LIKE_ESCAPE:
+            char = next(chars, LIKE_ESCAPE)
+            out.append(f"[{char}]" if char in "*?[" else char)
+        elif char == "%":
             out.append("*")
         elif char == "_":
             out.append("?")

@@ -129,6 +129,20 @@ class RecordService:
         with self.writer(workspace, actor=actor) as w:
             return w.destroy(object_name, record_id)
 
+    def ids_matching(
+        self, workspace_slug: str, object_name: str, filter_doc: Mapping[str, Any] | None
+    ) -> list[uuid.UUID]:
+        """The ids of the live records a filter matches, oldest first."""
+        with self.engine.connect() as conn:
+            workspace = get_workspace(conn, workspace_slug)
+            state = load_state(conn, workspace)
+            obj = object_named(state, object_name)
+            tables = Tables(workspace.namespace(conn.dialect.name), state)
+            table = tables.of(obj)
+            condition = compile_filter(filter_doc, obj, table, tables, path=("filter",))
+            query = sa.select(table.c.id).where(table.c.deleted_at.is_(None), condition)
+            return list(conn.execute(query.order_by(table.c.created_at, table.c.id)).scalars())
+
     def get(
         self, workspace_slug: str, object_name: str, record_id: uuid.UUID, *, include_deleted: bool = False
     ) -> Record | None:

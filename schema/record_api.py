@@ -101,6 +101,8 @@ class RequestContext:
     settings: ReadSettings
     actor: uuid.UUID | None = None
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    #: errors of the items a non-atomic batch could not write (the others were written)
+    item_errors: list[dict[str, Any]] = field(default_factory=list)
 
 
 class SchemaCache:
@@ -210,8 +212,16 @@ def write(
                 )
             )
         if role.kind == "create_many":
-            created = service.create_many(ws, name, args["input"], actor=actor)
-            return read_records(context, planner, obj, [r["id"] for r in created], info)
+            if args.get("atomic", True):
+                created = service.create_many(ws, name, args["input"], actor=actor)
+                return read_records(context, planner, obj, [r["id"] for r in created], info)
+            return each_on_its_own(
+                context,
+                planner,
+                obj,
+                info,
+                [lambda v=v: service.create(ws, name, v, actor=actor) for v in args["input"]],
+            )
         if role.kind == "upsert":
             record, _created = service.upsert(ws, name, args["on"], args["input"], actor=actor)
             return one(read_records(context, planner, obj, [record["id"]], info))
@@ -222,6 +232,15 @@ def write(
             updated = service.update(ws, name, record_id, args["input"], actor=actor)
         return one(read_records(context, planner, obj, [updated["id"]], info))
     if role.kind == "update_many":
+        if not args.get("atomic", True):
+            matching = service.ids_matching(ws, name, args["filter"])
+            return each_on_its_own(
+                context,
+                planner,
+                obj,
+                info,
+                [lambda i=i: service.update(ws, name, i, args["input"], actor=actor) for i in matching],
+            )
         with input_paths(("input",)):
             changed = service.update_many(ws, name, args["filter"], args["input"], actor=actor)
         return read_records(context, planner, obj, [r["id"] for r in changed], info)
@@ -262,6 +281,28 @@ class input_paths:
                 p if p.path[:1] and p.path[0] in self.ARGUMENTS else p.under(self.prefix)
                 for p in exc.problems
             ]
+
+
+def each_on_its_own(
+    context: RequestContext,
+    planner: Planner,
+    obj: ObjectDef,
+    info: GraphQLResolveInfo,
+    writes: list[Any],
+) -> list[Any]:
+    """Run each write in its own transaction: the records of those that succeeded, null
+    for the others, whose errors (paths ``["input", index, …]``) join the response."""
+    written: list[Any] = []
+    for index, write_one in enumerate(writes):
+        try:
+            written.append(write_one()["id"])
+        except TesseraError as exc:
+            written.append(None)
+            error = tessera_error(TesseraError([p.under(("input", index)) for p in exc.problems]))
+            error["path"] = [*info.path.as_list(), index]
+            context.item_errors.append(error)
+    found = iter(read_records(context, planner, obj, [i for i in written if i is not None], info))
+    return [None if i is None else next(found, None) for i in written]
 
 
 def one(records: list[Any]) -> Any:
@@ -396,7 +437,10 @@ class RecordAPI:
             executor_class=PlannedExecutor,
         )
         assert isinstance(result, ExecutionResult)
-        return response(result)
+        answer = response(result)
+        if context.item_errors:
+            answer.setdefault("errors", []).extend(context.item_errors)
+        return answer
 
 
 def find_operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:

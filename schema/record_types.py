@@ -139,6 +139,11 @@ SortDirection = GraphQLEnumType(
         }.items()
     },
 )
+ATOMIC = GraphQLArgument(
+    GraphQLBoolean,
+    default_value=True,
+    description="true (default): all records are written, or none. false: each on its own.",
+)
 DatePeriod = GraphQLEnumType(
     "DatePeriod",
     {name: GraphQLEnumValue(name) for name in DATE_PERIODS},
@@ -568,9 +573,10 @@ class RecordSchemaBuilder:
             mutation["create" + plural_type] = self.root(
                 "create_many",
                 obj,
-                GraphQLNonNull(GraphQLList(GraphQLNonNull(record))),
-                {"input": GraphQLArgument(GraphQLNonNull(GraphQLList(record_input)))},
-                f"Create several {obj.label_plural}: all of them, or none when one is invalid.",
+                GraphQLNonNull(GraphQLList(record)),
+                {"input": GraphQLArgument(GraphQLNonNull(GraphQLList(record_input))), "atomic": ATOMIC},
+                f"Create several {obj.label_plural}: all of them, or none when one is invalid "
+                "(atomic: false creates the valid ones; the others are null, with an error each).",
             )
             mutation["update" + singular_type] = self.root(
                 "update",
@@ -582,12 +588,14 @@ class RecordSchemaBuilder:
             mutation["update" + plural_type] = self.root(
                 "update_many",
                 obj,
-                GraphQLNonNull(GraphQLList(GraphQLNonNull(record))),
+                GraphQLNonNull(GraphQLList(record)),
                 {
                     "filter": GraphQLArgument(GraphQLNonNull(self.filter_type(obj))),
                     "input": GraphQLArgument(record_input),
+                    "atomic": ATOMIC,
                 },
-                f"Change the same fields of every {obj.label_singular} matching a filter: all or none.",
+                f"Change the same fields of every {obj.label_singular} matching a filter: all or none "
+                "(atomic: false changes those it can; the others are null, with an error each).",
             )
             mutation["delete" + singular_type] = self.root(
                 "delete",

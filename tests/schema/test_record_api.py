@@ -62,9 +62,9 @@ def test_schema_has_types_roots_and_mutations_per_object(record_api: Run):
         "tags: [DealTagsOption!]",
         "enum DealStage {",
         "createDeal(input: DealInput!): Deal!",
-        "createDeals(input: [DealInput!]!): [Deal!]!",
+        "): [Deal]!",
+        "atomic: Boolean = true",
         "updateDeal(id: ID!, input: DealInput!): Deal!",
-        "updateDeals(filter: DealFilter!, input: DealInput!): [Deal!]!",
         "deleteDeal(id: ID!): Deal!",
         "restoreDeal(id: ID!): Deal!",
         "destroyDeal(id: ID!): ID!",
@@ -464,3 +464,23 @@ def test_the_filter_language_in_graphql_literals_and_variables(
     wrong = record_api('{ deals(filter: {close_date: {eq: "someday"}}) { totalCount } }')
     assert wrong["errors"][0]["extensions"]["code"] == "FILTER_INVALID_VALUE"
     assert wrong["errors"][0]["extensions"]["inputPath"] == ["filter", "close_date", "eq"]
+
+
+def test_non_atomic_batches_write_what_they_can(record_api: Run, records_ok: Run, deal: Any):
+    answer = record_api(
+        'mutation { createDeals(atomic: false, input: [{title: "a"}, {title: "b", amount: "x"}, {title: "c"}]) { title } }'
+    )
+    assert answer["data"]["createDeals"] == [{"title": "a"}, None, {"title": "c"}]
+    (error,) = answer["errors"]
+    assert error["extensions"]["code"] == "TYPE_MISMATCH"
+    assert error["extensions"]["inputPath"] == ["input", 1, "amount"]
+    assert error["path"] == ["createDeals", 1]
+    deal("with quantity", quantity=1)
+    updated = record_api(
+        'mutation { updateDeals(atomic: false, filter: {title: {in: ["a", "with quantity"]}}, input: {amount: "2"}) { title amount } }'
+    )
+    assert updated["data"]["updateDeals"] == [
+        {"title": "a", "amount": "2.00"},
+        {"title": "with quantity", "amount": "2.00"},
+    ]
+    assert records_ok("{ deals { totalCount } }")["deals"]["totalCount"] == 3
