@@ -34,13 +34,9 @@ from typing import Any
 import httpx2 as httpx
 import sqlalchemy as sa
 
-from tessera.metadata import changes
 from tessera.metadata.document import document_state
-from tessera.metadata.store import MetadataStore
-from tessera.platform import migrate
 from tessera.platform.database import create_engine
 from tessera.platform.records import RecordService
-from tessera.platform.workspaces import WorkspaceService
 from tessera.schema.record_api import build_record_schema
 
 POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -83,29 +79,41 @@ ONE_QUERY = (
 )
 
 
-def seed(engine: sa.Engine, people: int, companies: int) -> list[str]:
-    """The model through the metadata store, the rows through the record service."""
-    migrate.upgrade(engine)
-    WorkspaceService(engine).create(WORKSPACE)
-    store = MetadataStore(engine)
-    store.apply(
-        WORKSPACE,
-        changes.create_object(
-            {
-                "api_name": "company",
-                "label_plural": "Companies",
-                "fields": [
-                    {"api_name": "name", "type": "text"},
-                    {"api_name": "domain", "type": "text"},
-                    {"api_name": "industry", "type": "text"},
-                ],
-            }
-        ),
-    )
-    store.apply(
-        WORKSPACE,
-        changes.create_object({"api_name": "person", "label_plural": "People", "fields": PERSON_FIELDS}),
-    )
+COMPANY_FIELDS = [
+    {"api_name": "name", "type": "text"},
+    {"api_name": "domain", "type": "text"},
+    {"api_name": "industry", "type": "text"},
+]
+CREATE_OBJECT = """mutation($input: CreateObjectInput!) { createObject(input: $input) { applied } }"""
+
+
+def define_model(base: str) -> None:
+    """The two objects, through the metadata API of the running server."""
+    for api_name, plural, fields in (
+        ("company", "Companies", COMPANY_FIELDS),
+        ("person", "People", PERSON_FIELDS),
+    ):
+        data = {
+            "apiName": api_name,
+            "labelPlural": plural,
+            "fields": [
+                {
+                    "apiName": f["api_name"],
+                    "type": f["type"],
+                    **({"options": f["options"]} if "options" in f else {}),
+                }
+                for f in fields
+            ],
+        }
+        answer = httpx.post(
+            f"{base}/graphql/metadata", json={"query": CREATE_OBJECT, "variables": {"input": data}}
+        ).json()
+        assert "errors" not in answer, answer["errors"]
+
+
+def seed(engine: sa.Engine, base: str, people: int, companies: int) -> list[str]:
+    """The model through the metadata API, the rows through the record service."""
+    define_model(base)
     records = RecordService(engine)
     rng = random.Random(7)
     company_ids: list[str] = []
@@ -226,10 +234,10 @@ def serve(url: str, data_dir: str) -> tuple[subprocess.Popen[bytes], str]:
 def measure(name: str, url: str, args: argparse.Namespace, data_dir: str) -> list[tuple[str, float, float]]:
     engine = create_engine(url)
     print(f"{name}: seeding {args.companies} companies and {args.people} people…", file=sys.stderr)
-    person_ids = seed(engine, args.people, args.companies)
     process, base = serve(url, data_dir)
     rows = []
     try:
+        person_ids = seed(engine, base, args.people, args.companies)
         with httpx.Client(timeout=120) as client:
 
             def post(query: str, variables: dict[str, Any]) -> Any:

@@ -80,10 +80,10 @@ class RecordGraphQL:
         except ValueError as exc:
             return self.json({"errors": [{"message": str(exc), "extensions": {"code": "BAD_REQUEST"}}]}, 400)
         workspace = request.headers.get(WORKSPACE_HEADER) or self.settings.default_workspace
-        result = await run_in_threadpool(
-            self.api.run, workspace, graphql_request, allow_mutations=request.method == "POST"
+        body = await run_in_threadpool(
+            self.api.run_json, workspace, graphql_request, allow_mutations=request.method == "POST"
         )
-        return self.json(result, 200)
+        return Response(body, media_type="application/json")
 
     @staticmethod
     async def parse(request: Request) -> GraphQLRequest:

@@ -165,17 +165,17 @@ class FilterCompiler:
         parts: list[Expr] = []
         rest = dict(value)
         if "isNull" in rest:
-            flag = rest.pop("isNull")
-            if not isinstance(flag, bool):
-                raise _Invalid(
-                    Problem("FILTER_INVALID_VALUE", "'isNull' takes true or false.", (*path, "isNull"))
+            try:
+                flag = self.flag(rest.pop("isNull"), (*path, "isNull"))
+            except _Invalid as invalid:
+                self.problems.append(invalid.problem)
+            else:
+                # As in reads, a link to a record in the recycle bin counts as empty.
+                alive = self.tables.of(target).alias()
+                linked_live = sa.exists(
+                    sa.select(alive.c.id).where(alive.c.id == column, alive.c.deleted_at.is_(None))
                 )
-            # As in reads, a link to a record in the recycle bin counts as empty.
-            alive = self.tables.of(target).alias()
-            linked_live = sa.exists(
-                sa.select(alive.c.id).where(alive.c.id == column, alive.c.deleted_at.is_(None))
-            )
-            parts.append(~linked_live if flag else linked_live)
+                parts.append(~linked_live if flag else linked_live)
         if rest:
             linked = self.tables.of(target).alias()
             condition = self.filter(rest, target, linked, path)
@@ -287,6 +287,15 @@ class FilterCompiler:
         self, op: Operator, operand: Any, kind: str, column: Expr, fld: FieldDef | None, path: Path
     ) -> Expr:
         name = op.name
+        if name == "isNull" and kind == "multi_select":
+            # no option chosen: no value, or an empty list
+            length = (
+                sa.func.json_array_length(column)
+                if self.tables.namespace.dialect_name == "sqlite"
+                else sa.func.jsonb_array_length(column)
+            )
+            empty = sa.func.coalesce(length, 0) == 0
+            return empty if self.flag(operand, path) else sa.not_(empty)
         if name == "isNull":
             return self.null_check(column, operand, path)
         if op.operand == "value":
@@ -365,10 +374,15 @@ class FilterCompiler:
     def bad(self, path: Path, message: str) -> Expr:
         raise _Invalid(Problem("FILTER_INVALID_VALUE", message, path))
 
-    def null_check(self, column: Expr, operand: Any, path: Path) -> Expr:
+    @staticmethod
+    def flag(operand: Any, path: Path) -> bool:
+        """The operand of ``isNull``."""
         if not isinstance(operand, bool):
             raise _Invalid(Problem("FILTER_INVALID_VALUE", "'isNull' takes true or false.", path))
-        return column.is_(None) if operand else column.is_not(None)
+        return operand
+
+    def null_check(self, column: Expr, operand: Any, path: Path) -> Expr:
+        return column.is_(None) if self.flag(operand, path) else column.is_not(None)
 
     def value(self, operand: Any, kind: str, fld: FieldDef | None, path: Path) -> Any:
         """The operand as a typed value bound like the column's values."""

@@ -391,13 +391,17 @@ class Planner:
         node_type = get_named_type(edge_type.fields["node"].type)
         assert isinstance(node_type, GraphQLObjectType)
 
-        def page(limit: int, node_nodes: list[FieldNode] | None = None) -> sa.Subquery:
-            """The page's rows in walking order (rn), with their cursor (and node JSON)."""
+        def page(
+            limit: int, node_nodes: list[FieldNode] | None = None, *, with_cursor: bool = True
+        ) -> sa.Subquery:
+            """The page's rows in walking order (rn), with their cursor and node JSON when
+            asked (both cost per row)."""
             source = self.tables.of(obj).alias()
             columns: list[Any] = [
-                sa.func.row_number().over(order_by=[k.order(source) for k in walk]).label("rn"),
-                cursor(source).label("cursor"),
+                sa.func.row_number().over(order_by=[k.order(source) for k in walk]).label("rn")
             ]
+            if with_cursor:
+                columns.append(cursor(source).label("cursor"))
             if node_nodes:
                 columns.append(self.record_json(obj, source, node_nodes, node_type).label("node"))
             query = (
@@ -423,7 +427,7 @@ class Planner:
                 .scalar_subquery()
             )
 
-        ahead = page(size + 1)
+        ahead = page(size + 1, with_cursor=False)
         more = self.json.boolean(sa.select(sa.func.count() > size).select_from(ahead).scalar_subquery())
 
         def exists_beyond(cursor_values: list[Any] | None, keys_: list[SortKey]) -> Expr:
@@ -458,7 +462,8 @@ class Planner:
                 edge_pairs: list[tuple[str, Expr]] = []
                 edge_fields = self.collect(field_nodes, edge_type)
                 node_nodes = [n for _, ns, _ in edge_fields if ns[0].name.value == "node" for n in ns]
-                rows = page(size, node_nodes)
+                wants_cursor = any(ns[0].name.value == "cursor" for _, ns, _ in edge_fields)
+                rows = page(size, node_nodes, with_cursor=wants_cursor)
                 if backward and self.json.name == "sqlite":
                     # No ORDER BY inside SQLite's aggregates: walk the rows back in order.
                     rows = sa.select(rows).order_by(rows.c.rn.desc()).limit(size).subquery()
@@ -631,5 +636,5 @@ class Planner:
         """(id, record JSON) of the given records."""
         table = self.tables.of(obj).alias()
         conditions: list[Expr] = [table.c.id.in_(list(ids)), *deleted_condition(table, deleted)]
-        record = sa.type_coerce(self.record_json(obj, table, nodes, type_), sa.JSON)
-        return sa.select(table.c.id, record).where(*conditions)
+        record = self.json.to_text(self.record_json(obj, table, nodes, type_))
+        return sa.select(table.c.id, sa.type_coerce(record, sa.Text)).where(*conditions)

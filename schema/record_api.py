@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -54,6 +55,15 @@ from tessera.schema.record_types import RecordSchemaBuilder, RootRole
 from tessera.schema.sql_json import json_dialect
 
 logger = logging.getLogger("tessera.graphql")
+
+
+class RawJSON:
+    """JSON text the database built, spliced into the response without being parsed."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
 
 
 class Planned:
@@ -156,14 +166,9 @@ def resolve_root(_root: Any, info: GraphQLResolveInfo, **args: Any) -> Planned:
     definition = info.parent_type.fields[info.field_name]
     obj = role.object
     if role.kind == "list":
+        connection = planner.json.to_text(planner.connection_json(obj, info.field_nodes, definition))
         with context.engine.connect() as conn:
-            return Planned(
-                conn.execute(
-                    sa.select(
-                        sa.type_coerce(planner.connection_json(obj, info.field_nodes, definition), sa.JSON)
-                    )
-                ).scalar_one()
-            )
+            return Planned(RawJSON(conn.execute(sa.select(sa.type_coerce(connection, sa.Text))).scalar_one()))
     if role.kind == "aggregate":
         with context.engine.connect() as conn:
             return Planned(Aggregator(planner, obj, info.field_nodes, definition).run(conn))
@@ -328,7 +333,7 @@ def read_records(
         rows = conn.execute(
             planner.records_by_id(obj, ids, info.field_nodes, record_type, deleted=deleted)
         ).all()
-    by_id = {row[0]: row[1] for row in rows}
+    by_id = {row[0]: RawJSON(row[1]) for row in rows}
     return [by_id[i] for i in ids if i in by_id]
 
 
@@ -391,6 +396,31 @@ class RecordAPI:
         return document, errors
 
     def run(
+        self,
+        workspace: str,
+        request: GraphQLRequest,
+        *,
+        actor: uuid.UUID | None = None,
+        allow_mutations: bool = True,
+    ) -> dict[str, Any]:
+        """The response to one request, as Python values."""
+        answer: dict[str, Any] = json.loads(
+            self.run_json(workspace, request, actor=actor, allow_mutations=allow_mutations)
+        )
+        return answer
+
+    def run_json(
+        self,
+        workspace: str,
+        request: GraphQLRequest,
+        *,
+        actor: uuid.UUID | None = None,
+        allow_mutations: bool = True,
+    ) -> bytes:
+        """The response to one request, as the JSON sent over HTTP."""
+        return dumps(self.answer(workspace, request, actor=actor, allow_mutations=allow_mutations))
+
+    def answer(
         self,
         workspace: str,
         request: GraphQLRequest,
@@ -500,4 +530,27 @@ def tessera_error(exc: TesseraError) -> dict[str, Any]:
 
 
 def dumps(payload: Any) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    """The response as JSON: :class:`RawJSON` values are written as they are (the
+    database's JSON text), the rest encoded."""
+    raw: list[str] = []
+
+    def mark(value: Any) -> Any:
+        if isinstance(value, RawJSON):
+            raw.append(value.text)
+            return f"{RAW_MARK}{len(raw) - 1}{RAW_MARK}"
+        if isinstance(value, dict):
+            return {key: mark(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [mark(item) for item in value]
+        return value
+
+    skeleton = json.dumps(mark(payload), ensure_ascii=False, separators=(",", ":"))
+    if raw:
+        parts = RAW_MARKER.split(skeleton)
+        # split() alternates text and captured indexes
+        skeleton = "".join(raw[int(part)] if i % 2 else part for i, part in enumerate(parts))
+    return skeleton.encode()
+
+
+RAW_MARK = "\x00"
+RAW_MARKER = re.compile(r'"\\u0000(\d+)\\u0000"')

@@ -484,3 +484,10 @@ def test_non_atomic_batches_write_what_they_can(record_api: Run, records_ok: Run
         {"title": "with quantity", "amount": "2.00"},
     ]
     assert records_ok("{ deals { totalCount } }")["deals"]["totalCount"] == 3
+
+
+def test_database_json_is_spliced_into_the_response_unparsed():
+    from tessera.schema.record_api import RawJSON, dumps
+
+    payload = {"data": {"a": RawJSON('{"x": [1, 2]}'), "b": [RawJSON("null"), "\x00text\x00"], "c": "é"}}
+    assert dumps(payload).decode() == '{"data":{"a":{"x": [1, 2]},"b":[null,"\\u0000text\\u0000"],"c":"é"}}'
