@@ -627,7 +627,7 @@ class Planner:
     def records_by_id(
         self,
         obj: ObjectDef,
-        ids: Sequence[uuid.UUID],
+        ids: Sequence[uuid.UUID] | sa.BindParameter[Any],
         nodes: Sequence[FieldNode],
         type_: GraphQLObjectType,
         *,
@@ -635,6 +635,7 @@ class Planner:
     ) -> sa.Select[Any]:
         """(id, record JSON) of the given records."""
         table = self.tables.of(obj).alias()
-        conditions: list[Expr] = [table.c.id.in_(list(ids)), *deleted_condition(table, deleted)]
+        wanted = ids if isinstance(ids, sa.BindParameter) else list(ids)
+        conditions: list[Expr] = [table.c.id.in_(wanted), *deleted_condition(table, deleted)]
         record = self.json.to_text(self.record_json(obj, table, nodes, type_))
         return sa.select(table.c.id, sa.type_coerce(record, sa.Text)).where(*conditions)

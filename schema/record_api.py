@@ -34,6 +34,7 @@ from graphql import (
     GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
+    VariableNode,
     execute,
     get_named_type,
     parse,
@@ -101,6 +102,8 @@ class RecordSchema:
     schema: GraphQLSchema
     #: query text → (document, validation errors), most recent last
     documents: OrderedDict[str, tuple[DocumentNode, list[GraphQLError]]] = field(default_factory=OrderedDict)
+    #: planned statements of record-by-id fields, by (field, variables it depends on)
+    plans: OrderedDict[tuple[Any, ...], sa.Select[Any]] = field(default_factory=OrderedDict)
 
 
 @dataclass
@@ -174,11 +177,51 @@ def resolve_root(_root: Any, info: GraphQLResolveInfo, **args: Any) -> Planned:
             return Planned(Aggregator(planner, obj, info.field_nodes, definition).run(conn))
     if role.kind == "get":
         record_id = parse_id(args["id"], ("id",))
-        found = read_records(
-            context, planner, obj, [record_id], info, deleted=args.get("deleted") or "EXCLUDED"
-        )
-        return Planned(found[0] if found else None)
+        statement = record_plan(context, planner, obj, info, args.get("deleted") or "EXCLUDED")
+        with context.engine.connect() as conn:
+            row = conn.execute(statement, {"ids": [record_id]}).first()
+        return Planned(None if row is None else RawJSON(row[1]))
     return Planned(write(context, planner, role, obj, info, args))
+
+
+PLAN_CACHE_SIZE = 500
+RELATIVE_TIME = re.compile(r"\b(now|today|yesterday|tomorrow|lastNDays|nextNDays|within)\b")
+
+
+def record_plan(
+    context: RequestContext, planner: Planner, obj: ObjectDef, info: GraphQLResolveInfo, deleted: str
+) -> sa.Select[Any]:
+    """The statement reading one record for this field, planned once per field and
+    variable values — the record's id is a parameter, so a get-by-id query with a
+    ``$id`` variable is planned once for every id."""
+    variables = dict(planner.variables)
+    source = info.operation.loc.source.body if info.operation.loc else ""
+    id_argument = next((a.value for a in info.field_nodes[0].arguments or () if a.name.value == "id"), None)
+    if isinstance(id_argument, VariableNode):
+        name = id_argument.name.value
+        if source.count(f"${name}") == 2:  # declared, then used only here
+            variables.pop(name, None)
+    dependencies = json.dumps(variables, sort_keys=True, default=str)
+    if RELATIVE_TIME.search(source) or RELATIVE_TIME.search(dependencies):
+        # "today" and its kin are resolved when planning: such plans are not kept.
+        record_type = get_named_type(info.return_type)
+        assert isinstance(record_type, GraphQLObjectType)
+        return planner.records_by_id(
+            obj, sa.bindparam("ids", expanding=True), info.field_nodes, record_type, deleted=deleted
+        )
+    key = (source, tuple(info.path.as_list()), deleted, dependencies)
+    plans = context.api.plans
+    statement = plans.get(key)
+    if statement is None:
+        record_type = get_named_type(info.return_type)
+        assert isinstance(record_type, GraphQLObjectType)
+        ids: sa.BindParameter[Any] = sa.bindparam("ids", expanding=True)
+        statement = plans[key] = planner.records_by_id(
+            obj, ids, info.field_nodes, record_type, deleted=deleted
+        )
+        if len(plans) > PLAN_CACHE_SIZE:
+            plans.popitem(last=False)
+    return statement
 
 
 def service_values(obj: ObjectDef, values: Any) -> Any:

@@ -491,3 +491,15 @@ def test_database_json_is_spliced_into_the_response_unparsed():
 
     payload = {"data": {"a": RawJSON('{"x": [1, 2]}'), "b": [RawJSON("null"), "\x00text\x00"], "c": "é"}}
     assert dumps(payload).decode() == '{"data":{"a":{"x": [1, 2]},"b":[null,"\\u0000text\\u0000"],"c":"é"}}'
+
+
+def test_a_get_by_id_is_planned_once_for_every_id(record_api: Run, records_ok: Run, deal: Any):
+    first, second = deal("first"), deal("second")
+    query = "query($id: ID!) { deal(id: $id) { title } }"
+    assert records_ok(query, {"id": str(first["id"])})["deal"] == {"title": "first"}
+    assert records_ok(query, {"id": str(second["id"])})["deal"] == {"title": "second"}
+    (cached,) = record_api.api.schemas._schemas.values()  # type: ignore[attr-defined]
+    assert len(cached.plans) == 1
+    relative = "query($id: ID!) { deal(id: $id) { company { deals(filter: {close_date: {lt: \"today\"}}) { totalCount } } } }"
+    records_ok(relative, {"id": str(first["id"])})
+    assert len(cached.plans) == 1  # plans resolving "today" are not kept
