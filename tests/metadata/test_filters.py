@@ -29,6 +29,7 @@ MODEL = {
             "label_plural": "Companies",
             "fields": [{"api_name": "name", "type": "text"}],
         },
+        {"api_name": "memo", "fields": [{"api_name": "body", "type": "long_text"}]},
         {
             "api_name": "deal",
             "fields": [
@@ -77,11 +78,15 @@ def test_operators_per_type(type_name: str, present: set[str], absent: set[str])
 
 GOOD = [
     {"title": {"eq": "x"}},
+    {"title": {"eq": None}, "amount": {"neq": None}},
+    {"amount": {"in": ["1.5", 2], "notIn": [], "between": [1, "2.25"]}},
     {"and": [{"amount": {"gte": "10.5"}}, {"stage": {"in": ["won"]}}]},
     {"not": {"company": {"name": {"startsWith": "Ac"}}}},
     {"company": {"isNull": True}},
     {"price": {"amount": {"lt": 3}, "currencyCode": {"eq": "EUR"}}},
-    {"created_at": {"within": "THIS_QUARTER"}},
+    {"created_at": {"within": "THIS_QUARTER"}, "updated_at": {"lastNDays": 7}},
+    {"company": {"deals": {"every": {"stage": {"eq": "won"}}}}},
+    {"or": [{"owner": {"eq": "7d9f3f1e-8a4b-4c7e-9a43-5e0f6d1a2b3c"}}, {"id": {"isNull": False}}]},
 ]
 BAD = [
     {"title": {"between": ["a", "b"]}},  # no between on text
@@ -89,6 +94,13 @@ BAD = [
     {"nope": {"eq": 1}},
     {"and": {"title": {"eq": "x"}}},
     {"company": {"name": {"eq": 1}}},
+    {"amount": {"lt": None}},  # only eq / neq take null
+    {"amount": {"between": [1, 2, 3]}},
+    {"created_at": {"within": "SOON"}},
+    {"created_at": {"lastNDays": -1}},
+    {"price": {"amount": {"like": "1%"}}},
+    {"company": {"deals": {"most": {}}}},
+    {"stage": {"isNull": "yes"}},
 ]
 
 
@@ -133,3 +145,55 @@ def test_check_filter_paths_start_where_the_caller_says(state: MetadataState):
     with pytest.raises(TesseraError) as caught:
         check_filter({"nope": {}}, deal, state, ("rules", 0, "error_when"))
     assert caught.value.path == ("rules", 0, "error_when", "nope")
+
+
+def test_operators_describe_their_operands():
+    for kind, operators in OPERATORS.items():
+        assert len({op.name for op in operators}) == len(operators), kind
+        for op in operators:
+            assert op.operand in ("value", "values", "range", "flag", "pattern", "count", "period")
+            assert op.description
+
+
+def test_the_object_schema_holds_only_the_reachable_objects(state: MetadataState):
+    deal = state.object_named("deal")
+    assert deal is not None
+    schema = filter_json_schema(deal, state)
+    assert {"deal", "company"} <= set(schema["$defs"]) and "memo" not in schema["$defs"]
+    properties = schema["$defs"]["company"]["properties"]
+    assert set(properties["deals"]["properties"]) == {"some", "none", "every"}
+    assert set(schema["$defs"]["deal"]["properties"]["title"]["properties"]) == {
+        op.name for op in OPERATORS["text"]
+    }
+
+
+@pytest.mark.parametrize(
+    ("filter_doc", "code", "path"),
+    [
+        (
+            {"and": [{"amount": {"gte": "ten"}}]},
+            "FILTER_INVALID_VALUE",
+            ("filter", "and", 0, "amount", "gte"),
+        ),
+        ({"title": {"like": "100\\"}}, "FILTER_INVALID_VALUE", ("filter", "title", "like")),
+        ({"price": {"amount": {"eq": "1.234"}}}, "FILTER_INVALID_VALUE", ("filter", "price", "amount", "eq")),
+        (
+            {"created_at": {"eq": "2026-01-01T10:00:00"}},
+            "FILTER_INVALID_VALUE",
+            ("filter", "created_at", "eq"),
+        ),
+        (
+            {"company": {"deals": {"some": {"nope": {}}}}},
+            "FILTER_UNKNOWN_FIELD",
+            ("filter", "company", "deals", "some", "nope"),
+        ),
+    ],
+)
+def test_check_filter_reports_precise_paths(
+    state: MetadataState, filter_doc: dict[str, Any], code: str, path: tuple[Any, ...]
+):
+    deal = state.object_named("deal")
+    assert deal is not None
+    with pytest.raises(TesseraError) as caught:
+        check_filter(filter_doc, deal, state)
+    assert [(p.code, p.path) for p in caught.value.problems] == [(code, path)]
