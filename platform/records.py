@@ -44,9 +44,11 @@ WRITABLE_SYSTEM_FIELDS = frozenset({"owner"})
 
 
 class RecordService:
-    def __init__(self, engine: Engine, *, clock: Clock | None = None) -> None:
+    def __init__(self, engine: Engine, *, clock: Clock | None = None, time_zone: str = "UTC") -> None:
         self.engine = engine
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        #: the zone of relative dates in filters (updateMany, validation rules)
+        self.time_zone = time_zone
 
     @contextmanager
     def writer(self, workspace_slug: str, *, actor: uuid.UUID | None = None) -> Iterator[RecordWriter]:
@@ -55,7 +57,7 @@ class RecordService:
         with write_transaction(self.engine) as conn:
             workspace = get_workspace(conn, workspace_slug)
             state = load_state(conn, workspace)
-            yield RecordWriter(conn, workspace, state, self.clock, actor)
+            yield RecordWriter(conn, workspace, state, self.clock, actor, self.time_zone)
 
     # -- one write per transaction -----------------------------------------------------
     def create(
@@ -139,7 +141,9 @@ class RecordService:
             obj = object_named(state, object_name)
             tables = Tables(workspace.namespace(conn.dialect.name), state)
             table = tables.of(obj)
-            condition = compile_filter(filter_doc, obj, table, tables, path=("filter",))
+            condition = compile_filter(
+                filter_doc, obj, table, tables, path=("filter",), now=self.clock(), time_zone=self.time_zone
+            )
             query = sa.select(table.c.id).where(table.c.deleted_at.is_(None), condition)
             return list(conn.execute(query.order_by(table.c.created_at, table.c.id)).scalars())
 
@@ -178,8 +182,10 @@ class RecordWriter:
         state: MetadataState,
         clock: Clock,
         actor: uuid.UUID | None,
+        time_zone: str = "UTC",
     ) -> None:
         self.conn = conn
+        self.time_zone = time_zone
         self.workspace = workspace
         self.state = state
         self.clock = clock
@@ -267,7 +273,9 @@ class RecordWriter:
     ) -> list[Record]:
         obj = object_named(self.state, object_name)
         table = self.tables.of(obj)
-        condition = compile_filter(filter_doc, obj, table, self.tables, path=("filter",))
+        condition = compile_filter(
+            filter_doc, obj, table, self.tables, path=("filter",), now=self.clock(), time_zone=self.time_zone
+        )
         rows = self.conn.execute(
             sa.select(table)
             .where(table.c.deleted_at.is_(None), condition)
@@ -579,7 +587,13 @@ class RecordWriter:
         problems: list[Problem] = []
         for rule in rules:
             condition = compile_filter(
-                rule.error_when, obj, table, self.tables, path=("validation_rules", rule.name)
+                rule.error_when,
+                obj,
+                table,
+                self.tables,
+                path=("validation_rules", rule.name),
+                now=self.clock(),
+                time_zone=self.time_zone,
             )
             failing = self.conn.execute(sa.select(table.c.id).where(table.c.id.in_(ids), condition)).scalars()
             for record_id in failing:

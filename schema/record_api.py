@@ -408,10 +408,10 @@ class RecordAPI:
         document_cache_size: int = 500,
     ) -> None:
         self.engine = engine
-        self.records = RecordService(engine)
+        self.read_settings = read_settings or ReadSettings()
+        self.records = RecordService(engine, time_zone=self.read_settings.time_zone)
         self.schemas = SchemaCache(engine, check_interval=check_interval)
         self.limits = limits or QueryLimits()
-        self.read_settings = read_settings or ReadSettings()
         self.document_cache_size = document_cache_size
 
     def document(self, api: RecordSchema, query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:

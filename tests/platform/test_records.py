@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import uuid
 
@@ -10,7 +11,7 @@ import sqlalchemy as sa
 
 from tessera.metadata import changes
 from tessera.platform.errors import TesseraError
-from tessera.platform.records import RecordWriter
+from tessera.platform.records import RecordService, RecordWriter
 from tessera.platform.tables import record_events, workspaces
 
 
@@ -384,3 +385,17 @@ def test_concurrent_inserts_of_one_unique_value_on_postgresql(company, records, 
     finally:
         RecordWriter.unique_problems = original  # type: ignore[method-assign]
     assert sorted(outcomes) == ["DUPLICATE_VALUE", "created"]
+
+
+def test_relative_dates_in_writes_follow_the_service_time_zone(deal, engine, workspace):
+    late_evening_utc = dt.datetime(2026, 5, 20, 20, 0, tzinfo=dt.UTC)  # already May 21st in Tokyo
+    tokyo = RecordService(engine, clock=lambda: late_evening_utc, time_zone="Asia/Tokyo")
+    tokyo.create(workspace, "deal", {"title": "May 21", "close_date": "2026-05-21"})
+    tokyo.create(workspace, "deal", {"title": "May 20", "close_date": "2026-05-20"})
+    changed = tokyo.update_many(workspace, "deal", {"close_date": {"eq": "today"}}, {"stage": "won"})
+    assert [r["title"] for r in changed] == ["May 21"]
+    utc = RecordService(engine, clock=lambda: late_evening_utc)
+    assert [
+        r["title"]
+        for r in utc.update_many(workspace, "deal", {"close_date": {"eq": "today"}}, {"stage": "won"})
+    ] == ["May 20"]

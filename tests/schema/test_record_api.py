@@ -500,6 +500,6 @@ def test_a_get_by_id_is_planned_once_for_every_id(record_api: Run, records_ok: R
     assert records_ok(query, {"id": str(second["id"])})["deal"] == {"title": "second"}
     (cached,) = record_api.api.schemas._schemas.values()  # type: ignore[attr-defined]
     assert len(cached.plans) == 1
-    relative = "query($id: ID!) { deal(id: $id) { company { deals(filter: {close_date: {lt: \"today\"}}) { totalCount } } } }"
+    relative = 'query($id: ID!) { deal(id: $id) { company { deals(filter: {close_date: {lt: "today"}}) { totalCount } } } }'
     records_ok(relative, {"id": str(first["id"])})
     assert len(cached.plans) == 1  # plans resolving "today" are not kept
