@@ -6,17 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from tessera.metadata.fields import field_type
-from tessera.metadata.model import FieldDef, MetadataState, ObjectDef
+from tessera.metadata.model import FieldDef, MetadataState, ObjectDef, ValidationRule
 
-OBJECT_ATTRIBUTES = (
-    "api_name",
-    "plural_api_name",
-    "label_singular",
-    "label_plural",
-    "description",
-    "validation_rules",
-)
+OBJECT_ATTRIBUTES = ("api_name", "plural_api_name", "label_singular", "label_plural", "description")
 FIELD_ATTRIBUTES = ("api_name", "label", "type", "required", "unique", "default", "help_text", "options")
+RULE_ATTRIBUTES = ("name", "error_when", "message", "field", "active")
 
 
 def object_summary(obj: ObjectDef) -> dict[str, Any]:
@@ -34,7 +28,9 @@ class ObjectCreated:
     after: ObjectDef
 
     def describe(self) -> str:
-        return f"Create object '{self.after.api_name}' with {len(self.after.fields)} field(s)"
+        rules = len(self.after.validation_rules)
+        with_rules = f" and {rules} validation rule(s)" if rules else ""
+        return f"Create object '{self.after.api_name}' with {len(self.after.fields)} field(s){with_rules}"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -69,6 +65,8 @@ class ObjectUpdated:
         names = [a for a in OBJECT_ATTRIBUTES if getattr(self.before, a) != getattr(self.after, a)]
         if reordered(self.before, self.after):
             names.append("field_order")
+        if rules_reordered(self.before, self.after):
+            names.append("validation_rule_order")
         return names
 
     def describe(self) -> str:
@@ -151,13 +149,108 @@ class FieldUpdated:
         }
 
 
-Change = ObjectCreated | ObjectDeleted | ObjectUpdated | FieldCreated | FieldDeleted | FieldUpdated
+@dataclass(frozen=True)
+class RuleCreated:
+    obj: ObjectDef
+    after: ValidationRule
+
+    def describe(self) -> str:
+        return f"Add validation rule '{self.obj.api_name}.{self.after.name}'"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "change": "validation_rule_created",
+            "object": self.obj.api_name,
+            "after": self.after.as_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class RuleDeleted:
+    obj: ObjectDef
+    before: ValidationRule
+
+    def describe(self) -> str:
+        return f"Delete validation rule '{self.obj.api_name}.{self.before.name}'"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "change": "validation_rule_deleted",
+            "object": self.obj.api_name,
+            "before": self.before.as_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class RuleUpdated:
+    obj: ObjectDef
+    before: ValidationRule
+    after: ValidationRule
+
+    @property
+    def changed(self) -> list[str]:
+        return [a for a in RULE_ATTRIBUTES if getattr(self.before, a) != getattr(self.after, a)]
+
+    def describe(self) -> str:
+        where = f"'{self.obj.api_name}.{self.before.name}'"
+        parts = []
+        if self.before.name != self.after.name:
+            parts.append(f"rename to '{self.after.name}'")
+        rest = [c for c in self.changed if c != "name"]
+        if rest:
+            parts.append(f"change {', '.join(rest)}")
+        return f"Validation rule {where}: {'; '.join(parts)}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "change": "validation_rule_updated",
+            "object": self.obj.api_name,
+            "before": self.before.as_dict(),
+            "after": self.after.as_dict(),
+            "changed": self.changed,
+        }
+
+
+Change = (
+    ObjectCreated
+    | ObjectDeleted
+    | ObjectUpdated
+    | FieldCreated
+    | FieldDeleted
+    | FieldUpdated
+    | RuleCreated
+    | RuleDeleted
+    | RuleUpdated
+)
 
 
 def reordered(before: ObjectDef, after: ObjectDef) -> bool:
     """Whether the fields both versions have are in another order."""
     common = {f.id for f in before.fields} & {f.id for f in after.fields}
     return [f.id for f in before.fields if f.id in common] != [f.id for f in after.fields if f.id in common]
+
+
+def rules_reordered(before: ObjectDef, after: ObjectDef) -> bool:
+    """Whether the validation rules both versions have are in another order."""
+    common = {r.id for r in before.validation_rules} & {r.id for r in after.validation_rules}
+    return [r.id for r in before.validation_rules if r.id in common] != [
+        r.id for r in after.validation_rules if r.id in common
+    ]
+
+
+def rule_changes(old: ObjectDef, new: ObjectDef) -> tuple[list[Change], list[Change], list[Change]]:
+    """The validation rules deleted, changed and added between two versions of an object
+    (matched by id)."""
+    before = {r.id: r for r in old.validation_rules}
+    after = {r.id: r for r in new.validation_rules}
+    deleted: list[Change] = [RuleDeleted(new, r) for r in old.validation_rules if r.id not in after]
+    updated: list[Change] = [
+        RuleUpdated(new, before[r.id], r)
+        for r in new.validation_rules
+        if r.id in before and before[r.id] != r
+    ]
+    created: list[Change] = [RuleCreated(new, r) for r in new.validation_rules if r.id not in before]
+    return deleted, updated, created
 
 
 def diff_states(before: MetadataState, after: MetadataState) -> list[Change]:
@@ -169,6 +262,8 @@ def diff_states(before: MetadataState, after: MetadataState) -> list[Change]:
     deletions: list[Change] = []
     creations: list[Change] = []
     updates: list[Change] = []
+    #: last: a new rule may name a field created in the same change
+    rule_creations: list[Change] = []
     for old in before.objects:
         new = after.object_by_id(old.id)
         if new is None:
@@ -183,9 +278,18 @@ def diff_states(before: MetadataState, after: MetadataState) -> list[Change]:
         for new_field in new.fields:
             if old.field_by_id(new_field.id) is None:
                 creations.append(FieldCreated(new, new_field))
-        if any(getattr(old, a) != getattr(new, a) for a in OBJECT_ATTRIBUTES) or reordered(old, new):
+        if old.validation_rules != new.validation_rules:
+            deleted_rules, updated_rules, created_rules = rule_changes(old, new)
+            deletions += deleted_rules
+            updates += updated_rules
+            rule_creations += created_rules
+        if (
+            any(getattr(old, a) != getattr(new, a) for a in OBJECT_ATTRIBUTES)
+            or reordered(old, new)
+            or rules_reordered(old, new)
+        ):
             updates.insert(0, ObjectUpdated(old, new))
     created_objects: list[Change] = [
         ObjectCreated(o) for o in after.objects if before.object_by_id(o.id) is None
     ]
-    return [*deletions, *updates, *created_objects, *creations]
+    return [*deletions, *updates, *created_objects, *creations, *rule_creations]

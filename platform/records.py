@@ -13,6 +13,9 @@ Several writes compose atomically through :meth:`RecordService.writer`::
     with service.writer("acme") as w:
         company = w.create("company", {...})
         w.create("deal", {"company": str(company["id"])})
+
+Each operation of a writer runs in a savepoint, so one refused operation leaves nothing
+behind even when the caller catches the error and carries on.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -162,6 +166,18 @@ class RecordService:
             return None if row is None else record_from_row(obj, row)
 
 
+@dataclass
+class DestroyEffects:
+    """The records a destroy reaches through lookups (see :meth:`RecordWriter.destroy`)."""
+
+    destroyed: list[tuple[ObjectDef, list[Record]]] = field(default_factory=list)
+    unlinked: list[tuple[ObjectDef, FieldDef, list[Record]]] = field(default_factory=list)
+    #: descriptions of the restrict lookups that hold it, and those lookups
+    blocking: list[str] = field(default_factory=list)
+    blocking_fields: list[str] = field(default_factory=list)
+    gone: set[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=set)
+
+
 def object_named(state: MetadataState, name: str) -> ObjectDef:
     obj = state.object_named(name)
     if obj is None:
@@ -192,16 +208,30 @@ class RecordWriter:
         self.actor = actor
         self.namespace: Namespace = workspace.namespace(conn.dialect.name)
         self.tables = Tables(self.namespace, state)
+        #: validation rules compiled once per unit of work
+        self.rule_conditions: dict[uuid.UUID, sa.ColumnElement[bool]] = {}
+
+    @contextmanager
+    def operation(self) -> Iterator[None]:
+        """One operation of the unit of work, in a savepoint: when it is refused, nothing of
+        it stays, even if the caller catches the error and goes on with other writes."""
+        with self.conn.begin_nested():
+            yield
 
     # -- create --------------------------------------------------------------------------
     def create(self, object_name: str, values: Mapping[str, Any]) -> Record:
-        return self._create(object_named(self.state, object_name), [values], batch=False)[0]
+        obj = object_named(self.state, object_name)
+        with self.operation():
+            return self._create(obj, [values], batch=False)[0]
 
     def create_many(self, object_name: str, values_list: Sequence[Mapping[str, Any]]) -> list[Record]:
         obj = object_named(self.state, object_name)
+        if not isinstance(values_list, Sequence) or isinstance(values_list, str | bytes):
+            raise TesseraError.single("INVALID_INPUT", "create_many takes a list of records' values.")
         if not values_list:
             return []
-        return self._create(obj, values_list, batch=True)
+        with self.operation():
+            return self._create(obj, values_list, batch=True)
 
     def _create(
         self, obj: ObjectDef, values_list: Sequence[Mapping[str, Any]], *, batch: bool
@@ -231,12 +261,14 @@ class RecordWriter:
         if problems:
             raise TesseraError(problems)
         now = self.clock()
+        for fld in obj.fields:
+            ftype = field_type(fld.type)
+            if isinstance(ftype, AutoNumberType):
+                numbers = self.next_numbers(fld, len(typed_list))
+                for typed, number in zip(typed_list, numbers, strict=True):
+                    typed[fld.api_name] = ftype.format(fld, number)
         rows: list[dict[str, Any]] = []
         for typed in typed_list:
-            for fld in obj.fields:
-                ftype = field_type(fld.type)
-                if isinstance(ftype, AutoNumberType):
-                    typed[fld.api_name] = ftype.format(fld, self.next_number(fld))
             row: dict[str, Any] = {
                 "id": uuid.uuid4(),
                 "created_at": now,
@@ -256,43 +288,64 @@ class RecordWriter:
         return records
 
     def insert(self, obj: ObjectDef, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+        # Inside the operation's savepoint, which the error rolls back (on PostgreSQL the
+        # transaction is usable again).
         try:
-            with self.conn.begin_nested():
-                self.conn.execute(sa.insert(table), rows)
+            self.conn.execute(sa.insert(table), rows)
         except sa.exc.IntegrityError as exc:
             raise integrity_problem(obj, self.namespace, exc) from None
 
     # -- update --------------------------------------------------------------------------
     def update(self, object_name: str, record_id: uuid.UUID, values: Mapping[str, Any]) -> Record:
         obj = object_named(self.state, object_name)
-        current = self.live_record(obj, record_id)
-        return self._update(obj, [current], values, batch=False)[0]
+        with self.operation():
+            current = self.live_record(obj, record_id)
+            typed = self.update_values(obj, values)
+            return self._update(obj, [current], typed)[0]
 
     def update_many(
         self, object_name: str, filter_doc: Mapping[str, Any] | None, values: Mapping[str, Any]
     ) -> list[Record]:
         obj = object_named(self.state, object_name)
         table = self.tables.of(obj)
-        condition = compile_filter(
-            filter_doc, obj, table, self.tables, path=("filter",), now=self.clock(), time_zone=self.time_zone
-        )
-        rows = self.conn.execute(
-            sa.select(table)
-            .where(table.c.deleted_at.is_(None), condition)
-            .order_by(table.c.created_at, table.c.id)
-        ).mappings()
-        current = [record_from_row(obj, row) for row in rows]
-        if not current:
-            return []
-        return self._update(obj, current, values, batch=True)
+        problems: list[Problem] = []
+        condition: sa.ColumnElement[bool] | None = None
+        try:
+            condition = compile_filter(
+                filter_doc,
+                obj,
+                table,
+                self.tables,
+                path=("filter",),
+                now=self.clock(),
+                time_zone=self.time_zone,
+            )
+        except TesseraError as exc:
+            problems += exc.problems
+        try:
+            typed = self.update_values(obj, values)
+        except TesseraError as exc:
+            problems += exc.problems
+        if problems or condition is None:
+            raise TesseraError(problems)
+        with self.operation():
+            rows = self.conn.execute(
+                sa.select(table)
+                .where(table.c.deleted_at.is_(None), condition)
+                .order_by(table.c.created_at, table.c.id)
+            ).mappings()
+            current = [record_from_row(obj, row) for row in rows]
+            if not current:
+                return []
+            return self._update(obj, current, typed)
 
-    def _update(
-        self, obj: ObjectDef, current: list[Record], values: Mapping[str, Any], *, batch: bool
-    ) -> list[Record]:
-        table = self.tables.of(obj)
+    def update_values(self, obj: ObjectDef, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The typed values of an update: only the fields given; a required field cannot
+        be emptied. Retired options pass here and are checked per record (a record keeps
+        the retired option it holds)."""
         if not isinstance(values, Mapping):
             raise TesseraError.single("INVALID_INPUT", "A record's values are an object.")
-        typed, problems = self.coerce(obj, values)
+        typed, problems = self.coerce(obj, values, allow_retired=True)
         for name, value in typed.items():
             fld = obj.field_named(name)
             if fld is not None and fld.required and value is None:
@@ -301,22 +354,34 @@ class RecordWriter:
                 )
         if problems:
             raise TesseraError(problems)
-        changed_records: list[tuple[Record, Record, list[str]]] = []
+        return typed
+
+    def _update(self, obj: ObjectDef, current: list[Record], typed: dict[str, Any]) -> list[Record]:
+        """Give ``typed`` to the ``current`` records (live, read in this transaction). Paths
+        are relative to the values (an update_many has one set of values for all)."""
+        table = self.tables.of(obj)
+        changed_records: list[tuple[Record, list[str]]] = []
         for record in current:
             changed = [name for name, value in typed.items() if record.get(name) != value]
             if changed:
-                changed_records.append((record, {**record, **typed}, changed))
+                changed_records.append((record, changed))
         if not changed_records:
             return current
-        targets = [after for _, after, _ in changed_records]
-        problems = self.link_problems(obj, [typed], batch=False)
-        problems += self.unique_problems(
-            obj,
-            table,
-            [{k: v for k, v in typed.items()} for _ in targets],
-            batch,
-            exclude=[r["id"] for r in targets],
-        )
+        targets = [record for record, _ in changed_records]
+        problems = self.retired_option_problems(obj, targets, typed)
+        problems += self.link_problems(obj, [typed], batch=False)
+        if len(targets) == 1:
+            problems += self.unique_problems(obj, table, [typed], False, exclude=[targets[0]["id"]])
+        else:
+            problems += [
+                Problem(
+                    "DUPLICATE_VALUE",
+                    f"'{fld.api_name}' is unique: one value cannot be given to {len(targets)} records.",
+                    (fld.api_name,),
+                )
+                for fld in obj.fields
+                if fld.unique and typed.get(fld.api_name) is not None
+            ]
         if problems:
             raise TesseraError(problems)
         now = self.clock()
@@ -329,22 +394,24 @@ class RecordWriter:
                 columns.update(field_type(fld.type).to_columns(fld, value))
         ids = [r["id"] for r in targets]
         try:
-            with self.conn.begin_nested():
-                self.conn.execute(sa.update(table).where(table.c.id.in_(ids)).values(**columns))
+            self.conn.execute(sa.update(table).where(table.c.id.in_(ids)).values(**columns))
         except sa.exc.IntegrityError as exc:
             raise integrity_problem(obj, self.namespace, exc) from None
-        self.check_rules(obj, ids, batch)
+        self.check_rules(obj, ids, batch=False)
         updated = {r["id"]: r for r in self.read(obj, ids)}
         self.emit(
             obj,
             [
                 ("updated", before["id"], before, updated[before["id"]], changed)
-                for before, _, changed in changed_records
+                for before, changed in changed_records
             ],
         )
         return [updated.get(r["id"], r) for r in current]
 
     def upsert(self, object_name: str, match_field: str, values: Mapping[str, Any]) -> tuple[Record, bool]:
+        """Update the live record whose unique ``match_field`` equals the value given, or
+        create one; ``(record, created)``. Two concurrent upserts of one new value both
+        succeed: the one whose insert meets the other's row updates it."""
         obj = object_named(self.state, object_name)
         fld = obj.field_named(match_field)
         if fld is None or not fld.unique:
@@ -354,6 +421,8 @@ class RecordWriter:
                 f"Upsert matches on a unique field of '{obj.api_name}' ({unique}), not '{match_field}'.",
                 ("on",),
             )
+        if not isinstance(values, Mapping):
+            raise TesseraError.single("INVALID_INPUT", "A record's values are an object.")
         if values.get(match_field) is None:
             raise TesseraError.single(
                 "FIELD_REQUIRED", f"'{match_field}' is required to find the record to update.", (match_field,)
@@ -361,76 +430,154 @@ class RecordWriter:
         typed, problems = self.coerce(obj, {match_field: values[match_field]})
         if problems:
             raise TesseraError(problems)
+        with self.operation():
+            existing = self.holder_of(obj, fld, typed[match_field])
+            if existing is None:
+                try:
+                    with self.operation():
+                        return self._create(obj, [values], batch=False)[0], True
+                except TesseraError as exc:
+                    # Someone else created it since we looked: update theirs.
+                    if not any(
+                        p.code == "DUPLICATE_VALUE" and p.path == (match_field,) for p in exc.problems
+                    ):
+                        raise
+                    existing = self.holder_of(obj, fld, typed[match_field])
+                    if existing is None:
+                        raise
+            if existing["deleted_at"] is not None:
+                raise TesseraError.single(
+                    "DUPLICATE_VALUE",
+                    f"The record with this '{match_field}' is in the recycle bin: restore it first.",
+                    (match_field,),
+                )
+            return self._update(obj, [existing], self.update_values(obj, values))[0], False
+
+    def holder_of(self, obj: ObjectDef, fld: FieldDef, value: Any) -> Record | None:
+        """The record (live or in the recycle bin) holding a unique field's value."""
+        ftype = field_type(fld.type)
+        column = ftype.column_names(fld)[0]
         table = self.tables.of(obj)
-        row = (
-            self.conn.execute(sa.select(table).where(table.c[match_field] == typed[match_field]))
-            .mappings()
-            .first()
-        )
-        if row is None:
-            return self._create(obj, [values], batch=False)[0], True
-        existing = record_from_row(obj, row)
-        if existing["deleted_at"] is not None:
-            raise TesseraError.single(
-                "DUPLICATE_VALUE",
-                f"The record with this '{match_field}' is in the recycle bin: restore it first.",
-                (match_field,),
-            )
-        return self._update(obj, [existing], values, batch=False)[0], False
+        stored = ftype.to_columns(fld, value)[column]
+        row = self.conn.execute(sa.select(table).where(table.c[column] == stored)).mappings().first()
+        return None if row is None else record_from_row(obj, row)
 
     # -- delete, restore, destroy --------------------------------------------------------
     def delete(self, object_name: str, record_id: uuid.UUID) -> Record:
+        """To the recycle bin: ``deleted_at`` is set, reads no longer show it, lookups to
+        it read as empty; :meth:`restore` brings it back."""
         obj = object_named(self.state, object_name)
-        before = self.live_record(obj, record_id)
         table = self.tables.of(obj)
-        now = self.clock()
-        self.conn.execute(
-            sa.update(table)
-            .where(table.c.id == record_id)
-            .values(deleted_at=now, updated_at=now, updated_by=self.actor)
-        )
-        after = self.read(obj, [record_id])[0]
-        self.emit(obj, [("deleted", record_id, before, after, ["deleted_at"])])
-        return after
+        with self.operation():
+            before = self.live_record(obj, record_id)
+            now = self.clock()
+            self.conn.execute(
+                sa.update(table)
+                .where(table.c.id == record_id)
+                .values(deleted_at=now, updated_at=now, updated_by=self.actor)
+            )
+            after = self.read(obj, [record_id])[0]
+            self.emit(obj, [("deleted", record_id, before, after, ["deleted_at"])])
+            return after
 
     def restore(self, object_name: str, record_id: uuid.UUID) -> Record:
         obj = object_named(self.state, object_name)
-        before = self.any_record(obj, record_id)
-        if before["deleted_at"] is None:
-            raise TesseraError.single(
-                "RECORD_NOT_DELETED", f"This {obj.label_singular} is not in the recycle bin.", ("id",)
-            )
         table = self.tables.of(obj)
-        self.conn.execute(
-            sa.update(table)
-            .where(table.c.id == record_id)
-            .values(deleted_at=None, updated_at=self.clock(), updated_by=self.actor)
-        )
-        after = self.read(obj, [record_id])[0]
-        self.emit(obj, [("restored", record_id, before, after, ["deleted_at"])])
-        return after
+        with self.operation():
+            before = self.any_record(obj, record_id)
+            if before["deleted_at"] is None:
+                raise TesseraError.single(
+                    "RECORD_NOT_DELETED", f"This {obj.label_singular} is not in the recycle bin.", ("id",)
+                )
+            self.conn.execute(
+                sa.update(table)
+                .where(table.c.id == record_id)
+                .values(deleted_at=None, updated_at=self.clock(), updated_by=self.actor)
+            )
+            after = self.read(obj, [record_id])[0]
+            self.emit(obj, [("restored", record_id, before, after, ["deleted_at"])])
+            return after
 
     def destroy(self, object_name: str, record_id: uuid.UUID) -> uuid.UUID:
+        """Delete for good (from the recycle bin or not). The records linking to it follow
+        their lookup's ``on_delete``: ``restrict`` refuses (``RECORD_IN_USE``), ``set_null``
+        empties the link (an ``updated`` event), ``cascade`` deletes them too (a
+        ``destroyed`` event each). The database's foreign keys do the work; the records
+        they touch are found first, one query per relation, for the error and the events."""
         obj = object_named(self.state, object_name)
-        before = self.any_record(obj, record_id)
-        table = self.tables.of(obj)
-        try:
-            with self.conn.begin_nested():
+        with self.operation():
+            before = self.any_record(obj, record_id)
+            effects = self.destroy_effects(obj, before)
+            if effects.blocking:
+                raise TesseraError.single(
+                    "RECORD_IN_USE",
+                    f"This {obj.label_singular} is still linked from {'; '.join(effects.blocking)}, "
+                    "whose lookup refuses to lose the link (on_delete: restrict): change or destroy "
+                    "those records first.",
+                    ("id",),
+                    linked_from=effects.blocking_fields,
+                )
+            table = self.tables.of(obj)
+            try:
                 self.conn.execute(sa.delete(table).where(table.c.id == record_id))
-        except sa.exc.IntegrityError:
-            holders = [
-                f"{r.source_object.api_name}.{r.source_field.api_name}"
-                for r in self.state.relations_to(obj.id)
-                if r.source_field.options.get("on_delete") == "restrict"
-            ]
-            raise TesseraError.single(
-                "RECORD_IN_USE",
-                f"This {obj.label_singular} is still linked from {', '.join(holders) or 'other records'} "
-                "(which refuse to lose the link): change or delete those records first.",
-                ("id",),
-            ) from None
-        self.emit(obj, [("destroyed", record_id, before, None, None)])
-        return record_id
+            except sa.exc.IntegrityError:
+                # Linked meanwhile (PostgreSQL, another transaction): the database refused.
+                raise TesseraError.single(
+                    "RECORD_IN_USE",
+                    f"This {obj.label_singular} is still linked from records whose lookup refuses "
+                    "to lose the link (on_delete: restrict): change or destroy those records first.",
+                    ("id",),
+                ) from None
+            now = self.clock()
+            for source, fld, records in effects.unlinked:
+                ids = [r["id"] for r in records if (source.id, r["id"]) not in effects.gone]
+                if not ids:
+                    continue
+                source_table = self.tables.of(source)
+                self.conn.execute(
+                    sa.update(source_table)
+                    .where(source_table.c.id.in_(ids))
+                    .values(updated_at=now, updated_by=self.actor)
+                )
+                after = {r["id"]: r for r in self.read(source, ids)}
+                self.emit(
+                    source,
+                    [("updated", i, r, after[i], [fld.api_name]) for r in records if (i := r["id"]) in after],
+                )
+            for destroyed_obj, records in effects.destroyed:
+                self.emit(destroyed_obj, [("destroyed", r["id"], r, None, None) for r in records])
+            return record_id
+
+    def destroy_effects(self, obj: ObjectDef, record: Record) -> DestroyEffects:
+        """What destroying ``record`` does to the records linking to it, through cascades."""
+        effects = DestroyEffects(destroyed=[(obj, [record])], gone={(obj.id, record["id"])})
+        frontier: list[tuple[ObjectDef, list[uuid.UUID]]] = [(obj, [record["id"]])]
+        while frontier:
+            target, ids = frontier.pop()
+            for relation in self.state.relations_to(target.id):
+                source, fld = relation.source_object, relation.source_field
+                table = self.tables.of(source)
+                column = table.c[field_type(fld.type).column_names(fld)[0]]
+                rows = self.conn.execute(sa.select(table).where(column.in_(ids))).mappings()
+                linked = [
+                    record_from_row(source, row) for row in rows if (source.id, row["id"]) not in effects.gone
+                ]
+                if not linked:
+                    continue
+                on_delete = fld.options.get("on_delete", "set_null")
+                if on_delete == "restrict":
+                    in_bin = sum(1 for r in linked if r["deleted_at"] is not None)
+                    note = f", {in_bin} of them in the recycle bin" if in_bin else ""
+                    label = source.label_plural if len(linked) > 1 else source.label_singular
+                    effects.blocking.append(f"{len(linked)} {label} ({source.api_name}.{fld.api_name}{note})")
+                    effects.blocking_fields.append(f"{source.api_name}.{fld.api_name}")
+                elif on_delete == "cascade":
+                    effects.destroyed.append((source, linked))
+                    effects.gone.update((source.id, r["id"]) for r in linked)
+                    frontier.append((source, [r["id"] for r in linked]))
+                else:
+                    effects.unlinked.append((source, fld, linked))
+        return effects
 
     # -- reading inside the transaction --------------------------------------------------
     def read(self, obj: ObjectDef, ids: Sequence[uuid.UUID]) -> list[Record]:
@@ -458,7 +605,11 @@ class RecordWriter:
         return record
 
     # -- checks --------------------------------------------------------------------------
-    def coerce(self, obj: ObjectDef, values: Mapping[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
+    def coerce(
+        self, obj: ObjectDef, values: Mapping[str, Any], *, allow_retired: bool = False
+    ) -> tuple[dict[str, Any], list[Problem]]:
+        """Values converted by their field types, and the problems found. With
+        ``allow_retired``, retired select options pass (see :meth:`retired_option_problems`)."""
         problems: list[Problem] = []
         typed: dict[str, Any] = {}
         for name, value in values.items():
@@ -481,11 +632,44 @@ class RecordWriter:
             if ftype.generated:
                 problems.append(Problem("FIELD_READ_ONLY", f"'{name}' is numbered by Tessera.", (name,)))
                 continue
+            if allow_retired and fld.type in SELECT_TYPES:
+                fld = with_retired_options_allowed(fld)
             try:
                 typed[name] = ftype.coerce(fld, value)
             except FieldValueError as exc:
                 problems.append(Problem(exc.code, exc.message, (name, *exc.path)))
         return typed, problems
+
+    def retired_option_problems(
+        self, obj: ObjectDef, records: list[Record], typed: Mapping[str, Any]
+    ) -> list[Problem]:
+        """A retired option is refused as a new value; a record that holds it keeps it
+        (also when the update gives it again, e.g. a form sending every value back)."""
+        problems: list[Problem] = []
+        for name, value in typed.items():
+            fld = obj.field_named(name)
+            if fld is None or fld.type not in SELECT_TYPES or value is None:
+                continue
+            retired = {c["value"] for c in fld.options["choices"] if c["retired"]}
+            given = set(value) if isinstance(value, list) else {value}
+            if not given & retired:
+                continue
+            for record in records:
+                held = record.get(name)
+                kept = set(held) if isinstance(held, list) else {held}
+                refused = sorted((given & retired) - kept)
+                if refused:
+                    active = ", ".join(c["value"] for c in fld.options["choices"] if not c["retired"])
+                    problems.append(
+                        Problem(
+                            "INVALID_OPTION",
+                            f"'{refused[0]}' is a retired option of '{name}': records holding it keep "
+                            f"it, but it cannot be chosen anew; choose one of: {active}.",
+                            (name,),
+                        )
+                    )
+                    break
+        return problems
 
     def link_problems(self, obj: ObjectDef, typed_list: list[dict[str, Any]], batch: bool) -> list[Problem]:
         """Lookups must point at live records: one query per lookup field for the batch."""
@@ -578,7 +762,9 @@ class RecordWriter:
 
     def check_rules(self, obj: ObjectDef, ids: list[uuid.UUID], batch: bool) -> None:
         """The object's active validation rules over the rows just written (still in the
-        transaction): one query per rule, compiled by the one filter compiler."""
+        transaction): one query per rule, compiled by the one filter compiler. In a batch
+        the path starts with the item's index; otherwise (one record, or an update_many's
+        one set of values) a rule is reported once, ``details.records`` naming the records."""
         rules = [rule for rule in obj.validation_rules if rule.active]
         if not rules or not ids:
             return
@@ -586,35 +772,53 @@ class RecordWriter:
         positions = {record_id: i for i, record_id in enumerate(ids)}
         problems: list[Problem] = []
         for rule in rules:
-            condition = compile_filter(
-                rule.error_when,
-                obj,
-                table,
-                self.tables,
-                path=("validation_rules", rule.name),
-                now=self.clock(),
-                time_zone=self.time_zone,
+            condition = self.rule_conditions.get(rule.id)
+            if condition is None:
+                condition = compile_filter(
+                    rule.error_when,
+                    obj,
+                    table,
+                    self.tables,
+                    path=("validation_rules", rule.name),
+                    now=self.clock(),
+                    time_zone=self.time_zone,
+                )
+                self.rule_conditions[rule.id] = condition
+            failing = list(
+                self.conn.execute(sa.select(table.c.id).where(table.c.id.in_(ids), condition)).scalars()
             )
-            failing = self.conn.execute(sa.select(table.c.id).where(table.c.id.in_(ids), condition)).scalars()
-            for record_id in failing:
-                at: Path = ((positions[record_id],) if batch else ()) + ((rule.field,) if rule.field else ())
-                problems.append(Problem("VALIDATION_RULE_FAILED", rule.message, at, {"rule": rule.name}))
+            if not failing:
+                continue
+            at: Path = (rule.field,) if rule.field else ()
+            if batch:
+                problems += [
+                    Problem("VALIDATION_RULE_FAILED", rule.message, (positions[i], *at), {"rule": rule.name})
+                    for i in failing
+                ]
+            else:
+                details: dict[str, Any] = {"rule": rule.name}
+                if len(ids) > 1:
+                    details["records"] = sorted(str(i) for i in failing)
+                problems.append(Problem("VALIDATION_RULE_FAILED", rule.message, at, details))
         if problems:
             raise TesseraError(sorted(problems, key=lambda p: [str(part) for part in p.path]))
 
-    def next_number(self, fld: FieldDef) -> int:
-        """The next number of an auto-number field. The row lock taken by this UPDATE (the
-        write lock on SQLite) makes concurrent inserts queue, so no number is given twice."""
-        value = self.conn.execute(
-            sa.update(auto_number_sequences)
-            .where(
-                auto_number_sequences.c.workspace_id == self.workspace.id,
-                auto_number_sequences.c.field_id == fld.id,
-            )
-            .values(last_value=auto_number_sequences.c.last_value + 1)
-            .returning(auto_number_sequences.c.last_value)
-        ).scalar_one()
-        return int(value)
+    def next_numbers(self, fld: FieldDef, count: int) -> range:
+        """The next ``count`` numbers of an auto-number field, in one statement. The row
+        lock taken by this UPDATE (the write lock on SQLite) makes concurrent inserts
+        queue, so no number is given twice."""
+        last = int(
+            self.conn.execute(
+                sa.update(auto_number_sequences)
+                .where(
+                    auto_number_sequences.c.workspace_id == self.workspace.id,
+                    auto_number_sequences.c.field_id == fld.id,
+                )
+                .values(last_value=auto_number_sequences.c.last_value + count)
+                .returning(auto_number_sequences.c.last_value)
+            ).scalar_one()
+        )
+        return range(last - count + 1, last + 1)
 
     # -- events --------------------------------------------------------------------------
     def emit(
@@ -644,6 +848,16 @@ class RecordWriter:
                 for kind, record_id, before, after, changed in events
             ],
         )
+
+
+SELECT_TYPES = frozenset({"select", "multi_select"})
+
+
+def with_retired_options_allowed(fld: FieldDef) -> FieldDef:
+    """The select field with its retired options accepted (for an update, which checks
+    them per record)."""
+    choices = [{**c, "retired": False} for c in fld.options["choices"]]
+    return fld.evolve(options={**fld.options, "choices": choices})
 
 
 def record_json(obj: ObjectDef, record: Mapping[str, Any]) -> dict[str, Any]:

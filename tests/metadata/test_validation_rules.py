@@ -50,10 +50,48 @@ def test_rules_are_stored_with_stable_ids(deal: Any, store: MetadataStore, works
     assert renamed.id == rule.id and renamed.message == "Close date!"
 
 
-def test_a_rule_change_is_a_logged_object_change(deal: Any, store: MetadataStore, workspace: str):
+def test_each_rule_added_changed_or_removed_is_a_logged_change(
+    deal: Any, store: MetadataStore, workspace: str
+):
+    second = {"name": "no_empty_stage", "error_when": {"stage": {"isNull": True}}, "message": "Stage!"}
+    result = store.apply(
+        workspace, changes.update_object("deal", {"validation_rules": [{**RULE, "active": False}, second]})
+    )
+    assert [c.describe() for c in result.changes] == [
+        "Validation rule 'deal.won_needs_close_date': change active",
+        "Add validation rule 'deal.no_empty_stage'",
+    ]
+    assert [c.as_dict()["change"] for c in result.changes] == [
+        "validation_rule_updated",
+        "validation_rule_created",
+    ]
+    reordered = store.apply(
+        workspace, changes.update_object("deal", {"validation_rules": [second, {**RULE, "active": False}]})
+    )
+    assert [c.describe() for c in reordered.changes] == ["Change validation_rule_order of object 'deal'"]
     result = store.apply(workspace, changes.update_object("deal", {"validation_rules": []}))
-    assert [c.describe() for c in result.changes] == ["Change validation_rules of object 'deal'"]
+    assert [c.describe() for c in result.changes] == [
+        "Delete validation rule 'deal.no_empty_stage'",
+        "Delete validation rule 'deal.won_needs_close_date'",
+    ]
     assert store.state(workspace).object_named("deal").validation_rules == ()  # type: ignore[union-attr]
+    (entry, *_) = store.change_log(workspace)
+    assert [c["change"] for c in entry.changes] == ["validation_rule_deleted", "validation_rule_deleted"]
+
+
+def test_renaming_a_rule_by_id_keeps_it(deal: Any, store: MetadataStore, workspace: str):
+    (rule,) = store.state(workspace).object_named("deal").validation_rules  # type: ignore[union-attr]
+    result = store.apply(
+        workspace,
+        changes.update_object(
+            "deal", {"validation_rules": [{**RULE, "id": str(rule.id), "name": "renamed"}]}
+        ),
+    )
+    assert [c.describe() for c in result.changes] == [
+        "Validation rule 'deal.won_needs_close_date': rename to 'renamed'"
+    ]
+    (renamed,) = store.state(workspace).object_named("deal").validation_rules  # type: ignore[union-attr]
+    assert (renamed.id, renamed.name) == (rule.id, "renamed")
 
 
 @pytest.mark.parametrize(
