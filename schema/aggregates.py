@@ -37,7 +37,6 @@ from graphql import (
 from tessera.metadata.fields.currency import CURRENCY_COLUMN_SUFFIX
 from tessera.metadata.model import FieldDef, ObjectDef
 from tessera.platform.errors import TesseraError
-from tessera.platform.filtering import compile_filter
 from tessera.schema.read_planner import Planner, deleted_condition
 from tessera.schema.record_types import (
     DATE_TYPES,
@@ -163,17 +162,7 @@ class Aggregator:
         table = planner.tables.of(obj).alias()
         conditions = deleted_condition(table, args.get("deleted") or "EXCLUDED")
         if args.get("filter"):
-            conditions.append(
-                compile_filter(
-                    args["filter"],
-                    obj,
-                    table,
-                    planner.tables,
-                    path=("filter",),
-                    now=planner.now,
-                    time_zone=planner.settings.time_zone,
-                )
-            )
+            conditions.append(planner.filter_condition(args["filter"], obj, table))
         selections = planner.collect(self.nodes, result_type)
         group_by = args.get("groupBy") or []
         group_nodes = [n for _, ns, _ in selections if ns[0].name.value == "groups" for n in ns]

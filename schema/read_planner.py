@@ -188,6 +188,18 @@ class Planner:
         values: Any = self.info.variable_values
         return dict(getattr(values, "coerced", values) or {})
 
+    def filter_condition(self, filter_doc: Any, obj: ObjectDef, table: sa.FromClause) -> Expr:
+        """A ``filter`` argument in SQL, relative dates as of this request."""
+        return compile_filter(
+            filter_doc,
+            obj,
+            table,
+            self.tables,
+            path=("filter",),
+            now=self.now,
+            time_zone=self.settings.time_zone,
+        )
+
     def arguments(self, definition: GraphQLField, node: FieldNode) -> dict[str, Any]:
         return get_argument_values(definition, node, self.info.variable_values)
 
@@ -358,17 +370,7 @@ class Planner:
                 conditions.append(linked(table))
             conditions += deleted_condition(table, deleted)
             if filter_doc:
-                conditions.append(
-                    compile_filter(
-                        filter_doc,
-                        obj,
-                        table,
-                        self.tables,
-                        path=("filter",),
-                        now=self.now,
-                        time_zone=self.settings.time_zone,
-                    )
-                )
+                conditions.append(self.filter_condition(filter_doc, obj, table))
             return conditions
 
         def window(table: sa.FromClause) -> list[Expr]:
