@@ -3,8 +3,10 @@ at ``/graphql/metadata``."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,6 +28,7 @@ from tessera.schema.metadata_api import MetadataContext, build_metadata_schema
 from tessera.schema.query_limits import QueryLimits
 from tessera.schema.read_planner import ReadSettings
 from tessera.schema.record_api import GraphQLRequest, RecordAPI, dumps
+from tessera.workflows.delivery import DeliveryRuntime
 
 WORKSPACE_HEADER = "x-tessera-workspace"
 logger = logging.getLogger("tessera")
@@ -140,7 +143,22 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     store = MetadataStore(engine)
     record_api = record_api_for(engine, settings)
     store.on_change.append(record_api.schemas.forget)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # The embedded default needs no broker: events are processed in this process.
+        runtime = None
+        if settings.broker_url.startswith("stub:"):
+            runtime = DeliveryRuntime(engine, settings.broker_url, worker_threads=2)
+            runtime.start()
+        try:
+            yield
+        finally:
+            if runtime is not None:
+                runtime.stop()
+
     app = Starlette(
+        lifespan=lifespan,
         routes=[
             Route("/", index, name="index"),
             Route(
@@ -158,7 +176,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                 name="metadata",
                 methods=["GET", "POST"],
             ),
-        ]
+        ],
     )
     app.state.engine = engine
     app.state.settings = settings

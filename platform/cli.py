@@ -142,6 +142,30 @@ def serve(services: Services, host: str | None, port: int | None) -> None:
     uvicorn.run(create_app(settings, services.engine), host=host, port=port, log_level=settings.log_level)
 
 
+@main.command()
+@click.option("--threads", type=int, default=8, show_default=True, help="Worker threads.")
+@pass_services
+@reports_errors
+def worker(services: Services, threads: int) -> None:
+    """Run Dramatiq workers and the outbox dispatcher on TESSERA_BROKER_URL until stopped."""
+    import signal
+    import threading
+
+    from tessera.workflows.delivery import DeliveryRuntime
+
+    initialize(services)
+    runtime = DeliveryRuntime(services.engine, services.settings.broker_url, worker_threads=threads)
+    stopped = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopped.set())
+    runtime.start()
+    click.echo(f"worker: {threads} threads on {services.settings.broker_url.split('@')[-1]}; Ctrl-C stops")
+    try:
+        stopped.wait()
+    finally:
+        runtime.stop()
+
+
 @main.group()
 def workspace() -> None:
     """Create and list workspaces."""

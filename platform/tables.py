@@ -101,7 +101,8 @@ auto_number_sequences = sa.Table(
 )
 
 #: the outbox: one row per record change, written in the change's own transaction; the
-#: workflow dispatcher hands undispatched rows to Dramatiq and stamps ``dispatched_at``.
+#: dispatcher hands undispatched rows to Dramatiq and stamps ``dispatched_at``; the worker
+#: stamps ``processed_at``; rows dispatched long ago but never processed are sent again.
 record_events = sa.Table(
     "record_events",
     platform_metadata,
@@ -117,6 +118,9 @@ record_events = sa.Table(
     sa.Column("actor", sa.Uuid, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("dispatched_at", UTCDateTime, nullable=True),
+    #: set by the worker once every handler of the event has run
+    sa.Column("processed_at", UTCDateTime, nullable=True),
     sa.Index("ix_record_events_dispatched_at_created_at", "dispatched_at", "created_at"),
+    sa.Index("ix_record_events_processed_at", "processed_at"),
     sa.Index("ix_record_events_workspace_id_record_id", "workspace_id", "record_id"),
 )

@@ -1,0 +1,210 @@
+"""Delivery of record events to Dramatiq workers, losing none.
+
+The record service writes an event (``record_events``) in the transaction of each record
+change. The :class:`OutboxDispatcher` claims events that were never dispatched — or were
+dispatched ``redeliver_after`` ago and are still not processed — stamps ``dispatched_at``,
+commits, and only then enqueues one message per event. A crash between the commit and the
+enqueue leaves the event unprocessed, so it is sent again later: delivery is at least
+once. The worker's actor skips an event already processed, and stamps ``processed_at``
+after its handlers ran, so each event's handlers complete once.
+
+Brokers come from ``TESSERA_BROKER_URL``: ``stub://`` (in-process, the embedded default),
+``redis://…`` or ``amqp://…``. Retries are Tessera's (a few, over minutes), not
+Dramatiq's default of twenty over days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import dramatiq
+import sqlalchemy as sa
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import Retries
+from sqlalchemy.engine import Engine
+
+from tessera.platform.database import write_transaction
+from tessera.platform.tables import record_events
+
+logger = logging.getLogger("tessera.delivery")
+
+QUEUE = "tessera_record_events"
+ACTOR = "process_record_event"
+#: retries of a failed event: a few, backing off from 5 seconds to 5 minutes
+MAX_RETRIES = 5
+MIN_BACKOFF_MS = 5_000
+MAX_BACKOFF_MS = 300_000
+
+#: what runs for each event; the workflow engine registers itself here
+EventHandler = Callable[[dict[str, Any]], None]
+
+
+def create_broker(url: str) -> dramatiq.Broker:
+    """The Dramatiq broker named by ``url``, with Tessera's retry policy."""
+    if url.startswith("stub:"):
+        broker: dramatiq.Broker = StubBroker()
+    elif url.startswith(("redis:", "rediss:")):
+        broker = RedisBroker(url=url)  # type: ignore[no-untyped-call]
+    elif url.startswith(("amqp:", "amqps:")):
+        broker = RabbitmqBroker(url=url)
+    else:
+        raise ValueError(f"TESSERA_BROKER_URL must be stub://, redis://… or amqp://…, not {url!r}")
+    for middleware in broker.middleware:
+        if isinstance(middleware, Retries):
+            middleware.max_retries = MAX_RETRIES
+            middleware.min_backoff = MIN_BACKOFF_MS
+            middleware.max_backoff = MAX_BACKOFF_MS
+    return broker
+
+
+@dataclass
+class EventProcessor:
+    """Runs the handlers of one event, once: the worker's side of delivery."""
+
+    engine: Engine
+    handlers: Sequence[EventHandler] = ()
+    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+
+    def process(self, event_id: str) -> bool:
+        """Handle an event unless it was already; ``True`` when this call handled it."""
+        with write_transaction(self.engine) as conn:
+            query = sa.select(record_events).where(record_events.c.id == uuid.UUID(event_id))
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update()  # a second delivery waits, then sees it processed
+            row = conn.execute(query).mappings().first()
+            if row is None or row["processed_at"] is not None:
+                return False
+            event = dict(row)
+            for handler in self.handlers:
+                handler(event)
+            conn.execute(
+                sa.update(record_events)
+                .where(record_events.c.id == event["id"])
+                .values(processed_at=self.clock())
+            )
+            return True
+
+
+def register_actor(broker: dramatiq.Broker, processor: EventProcessor) -> dramatiq.Actor[[str], bool]:
+    """The actor that processes record events, on ``broker``."""
+
+    def process_record_event(event_id: str) -> bool:
+        return processor.process(event_id)
+
+    return dramatiq.Actor(
+        process_record_event, broker=broker, actor_name=ACTOR, queue_name=QUEUE, priority=0, options={}
+    )
+
+
+class OutboxDispatcher:
+    """Hands record events to the broker after their transaction committed."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        actor: dramatiq.Actor[[str], bool],
+        *,
+        redeliver_after: dt.timedelta = dt.timedelta(minutes=5),
+        batch_size: int = 500,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self.engine = engine
+        self.actor = actor
+        self.redeliver_after = redeliver_after
+        self.batch_size = batch_size
+        self.clock = clock
+
+    def claim(self) -> list[uuid.UUID]:
+        """Stamp and return the events to send now (committed before anything is sent)."""
+        now = self.clock()
+        due = sa.or_(
+            record_events.c.dispatched_at.is_(None),
+            sa.and_(
+                record_events.c.processed_at.is_(None),
+                record_events.c.dispatched_at < now - self.redeliver_after,
+            ),
+        )
+        with self.engine.connect() as conn:
+            # A read first: an idle dispatcher takes no write lock (SQLite has one).
+            if conn.execute(sa.select(record_events.c.id).where(due).limit(1)).first() is None:
+                return []
+        with write_transaction(self.engine) as conn:
+            query = (
+                sa.select(record_events.c.id)
+                .where(due)
+                .order_by(record_events.c.created_at)
+                .limit(self.batch_size)
+            )
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)  # dispatchers may run side by side
+            ids = list(conn.execute(query).scalars())
+            if ids:
+                conn.execute(
+                    sa.update(record_events).where(record_events.c.id.in_(ids)).values(dispatched_at=now)
+                )
+        return ids
+
+    def dispatch_once(self) -> int:
+        """Send what is due; the number of events sent."""
+        ids = self.claim()
+        for event_id in ids:
+            self.actor.send(str(event_id))
+        return len(ids)
+
+    def run(self, stop: threading.Event, interval: float = 0.2) -> None:
+        """Dispatch until ``stop`` is set (the loop of ``tessera worker`` and ``serve``)."""
+        while not stop.is_set():
+            try:
+                sent = self.dispatch_once()
+            except Exception:  # a database or broker outage: log, wait, go on
+                logger.exception("dispatching record events failed; retrying")
+                sent = 0
+            if not sent:
+                stop.wait(interval)
+
+
+class DeliveryRuntime:
+    """A broker, its worker threads and the dispatcher loop, started and stopped together:
+    what ``tessera worker`` runs, and what ``tessera serve`` runs in-process on the
+    embedded default (``stub://``)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        broker_url: str,
+        *,
+        handlers: Sequence[EventHandler] = (),
+        worker_threads: int = 4,
+        redeliver_after: dt.timedelta = dt.timedelta(minutes=5),
+    ) -> None:
+        self.broker = create_broker(broker_url)
+        self.processor = EventProcessor(engine, handlers)
+        self.actor = register_actor(self.broker, self.processor)
+        self.dispatcher = OutboxDispatcher(engine, self.actor, redeliver_after=redeliver_after)
+        self.worker = dramatiq.Worker(
+            self.broker, queues={QUEUE}, worker_threads=worker_threads, worker_timeout=100
+        )
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.worker.start()
+        self._thread = threading.Thread(
+            target=self.dispatcher.run, args=(self._stop,), name="tessera-dispatcher", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.worker.stop()
+        self.broker.close()
