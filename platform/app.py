@@ -29,6 +29,7 @@ from tessera.schema.query_limits import QueryLimits
 from tessera.schema.read_planner import ReadSettings
 from tessera.schema.record_api import GraphQLRequest, RecordAPI, dumps
 from tessera.workflows.delivery import DeliveryRuntime
+from tessera.workflows.store import WorkflowStore
 
 WORKSPACE_HEADER = "x-tessera-workspace"
 logger = logging.getLogger("tessera")
@@ -39,6 +40,7 @@ class MetadataGraphQL(GraphQL[MetadataContext, None]):
         super().__init__(build_metadata_schema(), graphql_ide="graphiql")
         self.settings = settings
         self.store = store
+        self.workflows = WorkflowStore(engine)
         self.workspaces = WorkspaceService(engine)
 
     async def get_context(
@@ -49,6 +51,7 @@ class MetadataGraphQL(GraphQL[MetadataContext, None]):
             workspaces=self.workspaces,
             workspace=request.headers.get(WORKSPACE_HEADER) or self.settings.default_workspace,
             actor="api",
+            workflows=self.workflows,
         )
 
 

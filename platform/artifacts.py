@@ -4,7 +4,8 @@
 - ``schema/example-crm.graphql``: the SDL of the record API for the example CRM model
   (``docs/examples/crm.yaml``), so a change to the generated schema shows in review;
 - ``metadata/schemas/metadata-document.schema.json``: the JSON Schema of metadata documents;
-- ``metadata/schemas/filter.schema.json``: the JSON Schema of the filter language.
+- ``metadata/schemas/filter.schema.json``: the JSON Schema of the filter language;
+- ``workflows/schemas/workflow.schema.json``: the JSON Schema of workflow documents.
 
 ``python -m tessera.platform.artifacts write`` (``make schemas``) regenerates them;
 ``check`` exits non-zero when a committed file differs from the code (a test runs it).
@@ -26,6 +27,8 @@ from tessera.metadata.storage import Namespace
 from tessera.metadata.validation import check_state
 from tessera.schema.metadata_api import build_metadata_schema
 from tessera.schema.record_api import build_record_schema
+from tessera.workflows.definitions import SCHEMA_PATH as WORKFLOW_SCHEMA_PATH
+from tessera.workflows.definitions import workflow_schema
 
 ROOT = Path(__file__).parent.parent
 SDL_PATH = ROOT / "schema" / "metadata.graphql"
@@ -52,10 +55,15 @@ def filter_schema_json() -> str:
     return json.dumps(GENERIC_FILTER_SCHEMA, indent=2, ensure_ascii=False) + "\n"
 
 
+def workflow_schema_json() -> str:
+    return json.dumps(workflow_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
 ARTIFACTS: dict[Path, Callable[[], str]] = {
     SDL_PATH: metadata_sdl,
     SCHEMA_PATH: document_schema_json,
     FILTER_SCHEMA_PATH: filter_schema_json,
+    WORKFLOW_SCHEMA_PATH: workflow_schema_json,
 }
 if EXAMPLE_MODEL_PATH.exists():  # a source checkout (the docs are not in the wheel)
     ARTIFACTS[EXAMPLE_SDL_PATH] = example_record_sdl

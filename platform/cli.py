@@ -262,6 +262,82 @@ def metadata_schema() -> None:
     click.echo(json.dumps(document_schema(), indent=2))
 
 
+@main.group()
+def workflow() -> None:
+    """Workflow rules: apply a file as a draft, activate, list."""
+
+
+@workflow.command("apply")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@WORKSPACE_OPTION
+@click.option("--activate", is_flag=True, help="Activate the draft right away.")
+@pass_services
+@reports_errors
+def workflow_apply(services: Services, file: Path, workspace: str | None, activate: bool) -> None:
+    """Save FILE (YAML or JSON) as the draft of the workflow it names."""
+    from tessera.workflows.definitions import load_workflow
+    from tessera.workflows.store import WorkflowStore
+
+    slug = workspace or services.settings.default_workspace
+    store = WorkflowStore(services.engine)
+    saved = store.save_draft(slug, load_workflow(file.read_text()), actor="cli")
+    click.echo(f"saved '{saved.name}' version {saved.version} as a draft")
+    if activate:
+        store.activate(slug, saved.name)
+        click.echo(f"activated '{saved.name}' version {saved.version}")
+
+
+@workflow.command("activate")
+@click.argument("name")
+@click.option(
+    "--version", "version", type=int, default=None, help="A version to (re)activate; default: the draft."
+)
+@WORKSPACE_OPTION
+@pass_services
+@reports_errors
+def workflow_activate(services: Services, name: str, version: int | None, workspace: str | None) -> None:
+    """Make the draft (or a version) of workflow NAME the one that runs."""
+    from tessera.workflows.store import WorkflowStore
+
+    active = WorkflowStore(services.engine).activate(
+        workspace or services.settings.default_workspace, name, version
+    )
+    click.echo(f"activated '{name}' version {active.version}")
+
+
+@workflow.command("deactivate")
+@click.argument("name")
+@WORKSPACE_OPTION
+@pass_services
+@reports_errors
+def workflow_deactivate(services: Services, name: str, workspace: str | None) -> None:
+    """Stop running workflow NAME (its versions are kept)."""
+    from tessera.workflows.store import WorkflowStore
+
+    WorkflowStore(services.engine).deactivate(workspace or services.settings.default_workspace, name)
+    click.echo(f"deactivated '{name}'")
+
+
+@workflow.command("list")
+@WORKSPACE_OPTION
+@pass_services
+@reports_errors
+def workflow_list(services: Services, workspace: str | None) -> None:
+    """Every workflow version, newest first."""
+    from tessera.workflows.store import WorkflowStore
+
+    for v in WorkflowStore(services.engine).versions(workspace or services.settings.default_workspace):
+        click.echo(f"{v.name}\tv{v.version}\t{v.status}\t{v.created_at:%Y-%m-%d %H:%M:%S}\t{v.created_by}")
+
+
+@workflow.command("schema")
+def workflow_schema_command() -> None:
+    """Print the JSON Schema of workflow documents."""
+    from tessera.workflows.definitions import workflow_schema
+
+    click.echo(json.dumps(workflow_schema(), indent=2, ensure_ascii=False))
+
+
 @main.group("schema")
 def schema_group() -> None:
     """The record API's GraphQL schema."""

@@ -124,3 +124,33 @@ record_events = sa.Table(
     sa.Index("ix_record_events_processed_at", "processed_at"),
     sa.Index("ix_record_events_workspace_id_record_id", "workspace_id", "record_id"),
 )
+
+#: workflows of a workspace; the definitions are in their versions
+workflows = sa.Table(
+    "workflows",
+    platform_metadata,
+    sa.Column("workspace_id", sa.Uuid, sa.ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("active_version", sa.Integer, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("workspace_id", "name"),
+)
+
+#: every version of a workflow: at most one draft, at most one active
+workflow_versions = sa.Table(
+    "workflow_versions",
+    platform_metadata,
+    sa.Column("workspace_id", sa.Uuid, primary_key=True),
+    sa.Column("workflow_id", sa.Uuid, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("definition", JSONValue, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["workspace_id", "workflow_id"], ["workflows.workspace_id", "workflows.id"], ondelete="CASCADE"
+    ),
+)

@@ -10,6 +10,7 @@ from typing import Annotated, Any, TypeVar
 
 import strawberry
 from starlette.concurrency import run_in_threadpool
+from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from tessera.metadata import changes
@@ -30,10 +31,12 @@ from tessera.schema.metadata_types import (
     ReorderFieldsInput,
     UpdateFieldInput,
     UpdateObjectInput,
+    WorkflowVersionType,
     WorkspaceType,
     field_type_infos,
     given,
 )
+from tessera.workflows.store import WorkflowStore
 
 T = TypeVar("T")
 
@@ -46,6 +49,7 @@ class MetadataContext:
     workspaces: WorkspaceService
     workspace: str
     actor: str
+    workflows: WorkflowStore
 
 
 async def call(function: Callable[[], T]) -> T:
@@ -83,6 +87,14 @@ class Query:
     @strawberry.field(description="The field types and their options' JSON Schemas.")
     def field_types(self) -> list[FieldTypeInfo]:
         return field_type_infos()
+
+    @strawberry.field(description="Workflow versions (of one workflow when named), newest first.")
+    async def workflow_versions(
+        self, info: Info[MetadataContext, Any], name: str | None = None
+    ) -> list[WorkflowVersionType]:
+        ctx = context(info)
+        versions = await call(lambda: ctx.workflows.versions(ctx.workspace, name))
+        return [WorkflowVersionType.of(v) for v in versions]
 
     @strawberry.field(description="Applied changes, newest first.")
     async def change_log(
@@ -243,5 +255,44 @@ class Mutation:
         )
 
 
+@strawberry.type
+class WorkflowMutation:
+    @strawberry.mutation(
+        description="Save a workflow document as its draft (the workflow is created when new)."
+    )
+    async def save_workflow_draft(
+        self, info: Info[MetadataContext, Any], definition: JSON
+    ) -> WorkflowVersionType:
+        ctx = context(info)
+        saved = await call(lambda: ctx.workflows.save_draft(ctx.workspace, definition, actor=ctx.actor))
+        return WorkflowVersionType.of(saved)
+
+    @strawberry.mutation(description="Check a workflow document without saving it: true, or the errors.")
+    async def validate_workflow(self, info: Info[MetadataContext, Any], definition: JSON) -> bool:
+        ctx = context(info)
+        await call(lambda: ctx.workflows.validate(ctx.workspace, definition))
+        return True
+
+    @strawberry.mutation(description="Make the draft (or a version) the one that runs.")
+    async def activate_workflow(
+        self, info: Info[MetadataContext, Any], name: str, version: int | None = None
+    ) -> WorkflowVersionType:
+        ctx = context(info)
+        return WorkflowVersionType.of(
+            await call(lambda: ctx.workflows.activate(ctx.workspace, name, version))
+        )
+
+    @strawberry.mutation(description="Stop running a workflow (its versions are kept).")
+    async def deactivate_workflow(self, info: Info[MetadataContext, Any], name: str) -> bool:
+        ctx = context(info)
+        await call(lambda: ctx.workflows.deactivate(ctx.workspace, name))
+        return True
+
+
+@strawberry.type
+class FullMutation(Mutation, WorkflowMutation):
+    pass
+
+
 def build_metadata_schema() -> strawberry.Schema:
-    return QuietSchema(query=Query, mutation=Mutation, extensions=[MaskUnexpectedErrors])
+    return QuietSchema(query=Query, mutation=FullMutation, extensions=[MaskUnexpectedErrors])

@@ -14,6 +14,7 @@ from tessera.metadata.model import FieldDef, MetadataState, ObjectDef
 from tessera.metadata.plan import DataLoss
 from tessera.metadata.store import ApplyResult, ChangeLogEntry
 from tessera.platform.workspaces import Workspace
+from tessera.workflows.store import WorkflowVersion
 
 
 @strawberry.type(description="A field of an object.")
@@ -95,6 +96,27 @@ class ObjectType:
             ],
             created_version=obj.created_version,
             updated_version=obj.updated_version,
+        )
+
+
+@strawberry.type(name="WorkflowVersion", description="One version of a workflow.")
+class WorkflowVersionType:
+    name: str
+    version: int
+    status: str = strawberry.field(description="draft, active or inactive")
+    definition: JSON
+    created_by: str
+    created_at: dt.datetime
+
+    @classmethod
+    def of(cls, v: WorkflowVersion) -> WorkflowVersionType:
+        return cls(
+            name=v.name,
+            version=v.version,
+            status=v.status,
+            definition=JSON(dict(v.definition)),
+            created_by=v.created_by,
+            created_at=v.created_at,
         )
 
 

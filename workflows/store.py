@@ -1,0 +1,225 @@
+"""Workflow versions: edit a draft, activate it; the active version is the one that runs.
+
+Saving a document makes (or replaces) the workflow's draft, validated against the
+workspace's data model. Activating makes the draft — or any earlier version — the active
+one; the version active before becomes inactive. Versions are never changed once they
+have been active, so a run can keep the snapshot of the version it ran.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from tessera.metadata.store import load_state
+from tessera.platform.database import write_transaction
+from tessera.platform.errors import NotFound, TesseraError
+from tessera.platform.tables import workflow_versions, workflows
+from tessera.platform.workspaces import Workspace, get_workspace
+from tessera.workflows.definitions import check_workflow
+
+
+@dataclass(frozen=True)
+class WorkflowVersion:
+    workflow_id: uuid.UUID
+    name: str
+    version: int
+    status: str  # draft, active, inactive
+    definition: Mapping[str, Any]
+    created_by: str
+    created_at: dt.datetime
+
+
+class WorkflowStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def validate(self, workspace_slug: str, document: Any) -> None:
+        """Raise :class:`TesseraError` listing what is wrong with ``document``."""
+        with self.engine.connect() as conn:
+            check_workflow(document, load_state(conn, get_workspace(conn, workspace_slug)))
+
+    def save_draft(self, workspace_slug: str, document: Any, *, actor: str = "system") -> WorkflowVersion:
+        """Make ``document`` the draft of the workflow it names (created when new)."""
+        now = dt.datetime.now(dt.UTC)
+        with write_transaction(self.engine) as conn:
+            workspace = get_workspace(conn, workspace_slug)
+            check_workflow(document, load_state(conn, workspace))
+            name = document["name"]
+            workflow_id = self._workflow_id(conn, workspace, name)
+            if workflow_id is None:
+                workflow_id = uuid.uuid4()
+                conn.execute(
+                    sa.insert(workflows).values(
+                        workspace_id=workspace.id, id=workflow_id, name=name, created_at=now, updated_at=now
+                    )
+                )
+            draft = self._version_where(conn, workspace, workflow_id, status="draft")
+            if draft is not None:
+                conn.execute(
+                    sa.update(workflow_versions)
+                    .where(*self._key(workspace, workflow_id), workflow_versions.c.version == draft)
+                    .values(definition=dict(document), created_by=actor, updated_at=now)
+                )
+                version = draft
+            else:
+                last = conn.execute(
+                    sa.select(sa.func.max(workflow_versions.c.version)).where(
+                        *self._key(workspace, workflow_id)
+                    )
+                ).scalar()
+                version = (last or 0) + 1
+                conn.execute(
+                    sa.insert(workflow_versions).values(
+                        workspace_id=workspace.id,
+                        workflow_id=workflow_id,
+                        version=version,
+                        status="draft",
+                        definition=dict(document),
+                        created_by=actor,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+            conn.execute(
+                sa.update(workflows)
+                .where(workflows.c.workspace_id == workspace.id, workflows.c.id == workflow_id)
+                .values(updated_at=now)
+            )
+        return self.version(workspace_slug, name, version)
+
+    def activate(self, workspace_slug: str, name: str, version: int | None = None) -> WorkflowVersion:
+        """Make the draft (or ``version``) the active version; it is checked against the
+        data model as it is now."""
+        now = dt.datetime.now(dt.UTC)
+        with write_transaction(self.engine) as conn:
+            workspace = get_workspace(conn, workspace_slug)
+            workflow_id = self._require(conn, workspace, name)
+            chosen = (
+                version if version is not None else self._version_where(conn, workspace, workflow_id, "draft")
+            )
+            if chosen is None:
+                raise TesseraError.single(
+                    "NO_DRAFT", f"Workflow '{name}' has no draft to activate; name a version.", ("version",)
+                )
+            row = conn.execute(
+                sa.select(workflow_versions.c.definition).where(
+                    *self._key(workspace, workflow_id), workflow_versions.c.version == chosen
+                )
+            ).first()
+            if row is None:
+                raise NotFound.single(
+                    "UNKNOWN_VERSION", f"Workflow '{name}' has no version {chosen}.", ("version",)
+                )
+            check_workflow(row[0], load_state(conn, workspace))
+            conn.execute(
+                sa.update(workflow_versions)
+                .where(*self._key(workspace, workflow_id), workflow_versions.c.status == "active")
+                .values(status="inactive", updated_at=now)
+            )
+            conn.execute(
+                sa.update(workflow_versions)
+                .where(*self._key(workspace, workflow_id), workflow_versions.c.version == chosen)
+                .values(status="active", updated_at=now)
+            )
+            conn.execute(
+                sa.update(workflows)
+                .where(workflows.c.workspace_id == workspace.id, workflows.c.id == workflow_id)
+                .values(active_version=chosen, updated_at=now)
+            )
+        return self.version(workspace_slug, name, chosen)
+
+    def deactivate(self, workspace_slug: str, name: str) -> None:
+        """Stop running the workflow (its versions are kept)."""
+        now = dt.datetime.now(dt.UTC)
+        with write_transaction(self.engine) as conn:
+            workspace = get_workspace(conn, workspace_slug)
+            workflow_id = self._require(conn, workspace, name)
+            conn.execute(
+                sa.update(workflow_versions)
+                .where(*self._key(workspace, workflow_id), workflow_versions.c.status == "active")
+                .values(status="inactive", updated_at=now)
+            )
+            conn.execute(
+                sa.update(workflows)
+                .where(workflows.c.workspace_id == workspace.id, workflows.c.id == workflow_id)
+                .values(active_version=None, updated_at=now)
+            )
+
+    def versions(self, workspace_slug: str, name: str | None = None) -> list[WorkflowVersion]:
+        """Every version (of one workflow, or all), newest first."""
+        with self.engine.connect() as conn:
+            workspace = get_workspace(conn, workspace_slug)
+            query = (
+                sa.select(workflow_versions, workflows.c.name)
+                .join(
+                    workflows,
+                    sa.and_(
+                        workflows.c.workspace_id == workflow_versions.c.workspace_id,
+                        workflows.c.id == workflow_versions.c.workflow_id,
+                    ),
+                )
+                .where(workflow_versions.c.workspace_id == workspace.id)
+                .order_by(workflows.c.name, workflow_versions.c.version.desc())
+            )
+            if name is not None:
+                self._require(conn, workspace, name)
+                query = query.where(workflows.c.name == name)
+            return [
+                WorkflowVersion(
+                    r["workflow_id"],
+                    r["name"],
+                    r["version"],
+                    r["status"],
+                    r["definition"],
+                    r["created_by"],
+                    r["created_at"],
+                )
+                for r in conn.execute(query).mappings()
+            ]
+
+    def version(self, workspace_slug: str, name: str, version: int) -> WorkflowVersion:
+        return next(v for v in self.versions(workspace_slug, name) if v.version == version)
+
+    def active(self, workspace_slug: str) -> list[WorkflowVersion]:
+        """The versions that run."""
+        return [v for v in self.versions(workspace_slug) if v.status == "active"]
+
+    # -- helpers -------------------------------------------------------------------------
+    @staticmethod
+    def _key(workspace: Workspace, workflow_id: uuid.UUID) -> list[sa.ColumnElement[bool]]:
+        return [
+            workflow_versions.c.workspace_id == workspace.id,
+            workflow_versions.c.workflow_id == workflow_id,
+        ]
+
+    @staticmethod
+    def _workflow_id(conn: Connection, workspace: Workspace, name: str) -> uuid.UUID | None:
+        found: uuid.UUID | None = conn.execute(
+            sa.select(workflows.c.id).where(
+                workflows.c.workspace_id == workspace.id, workflows.c.name == name
+            )
+        ).scalar()
+        return found
+
+    def _require(self, conn: Connection, workspace: Workspace, name: str) -> uuid.UUID:
+        workflow_id = self._workflow_id(conn, workspace, name)
+        if workflow_id is None:
+            raise NotFound.single("UNKNOWN_WORKFLOW", f"There is no workflow '{name}'.", ("name",))
+        return workflow_id
+
+    def _version_where(
+        self, conn: Connection, workspace: Workspace, workflow_id: uuid.UUID, status: str
+    ) -> int | None:
+        found: int | None = conn.execute(
+            sa.select(workflow_versions.c.version).where(
+                *self._key(workspace, workflow_id), workflow_versions.c.status == status
+            )
+        ).scalar()
+        return found
