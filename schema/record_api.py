@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -20,7 +21,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -252,7 +253,7 @@ def write(
     service, ws, name, actor = context.records, context.api.workspace, obj.api_name, context.actor
     if "input" in args:
         args = {**args, "input": service_values(obj, args["input"])}
-    with input_paths(("input",)):
+    with under_input():
         if role.kind == "create":
             return one(
                 read_records(
@@ -276,7 +277,7 @@ def write(
     record_id = parse_id(args["id"], ("id",)) if "id" in args else None
     if role.kind == "update":
         assert record_id is not None
-        with input_paths(("input",)):
+        with under_input():
             updated = service.update(ws, name, record_id, args["input"], actor=actor)
         return one(read_records(context, planner, obj, [updated["id"]], info))
     if role.kind == "update_many":
@@ -289,7 +290,7 @@ def write(
                 info,
                 [lambda i=i: service.update(ws, name, i, args["input"], actor=actor) for i in matching],
             )
-        with input_paths(("input",)):
+        with under_input():
             changed = service.update_many(ws, name, args["filter"], args["input"], actor=actor)
         return read_records(context, planner, obj, [r["id"] for r in changed], info)
     assert record_id is not None
@@ -310,25 +311,21 @@ def write(
     raise AssertionError(role.kind)
 
 
-class input_paths:
-    """Prefix the paths of the record service's problems (relative to the values) with
-    where the values are in the mutation's arguments; problems about another argument
-    (``filter``, ``on``, ``id``) keep their path."""
+#: arguments of mutations other than ``input``: problems about them keep their path
+OTHER_ARGUMENTS = frozenset({"filter", "on", "id"})
 
-    ARGUMENTS = frozenset({"filter", "on", "id"})
 
-    def __init__(self, prefix: Path) -> None:
-        self.prefix = prefix
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
-        if isinstance(exc, TesseraError):
-            exc.problems = [
-                p if p.path[:1] and p.path[0] in self.ARGUMENTS else p.under(self.prefix)
-                for p in exc.problems
-            ]
+@contextlib.contextmanager
+def under_input() -> Iterator[None]:
+    """Place the record service's problems (paths relative to the values) under the
+    mutation's ``input`` argument; problems about another argument keep their path."""
+    try:
+        yield
+    except TesseraError as exc:
+        exc.problems = [
+            p if p.path[:1] and p.path[0] in OTHER_ARGUMENTS else p.under(("input",)) for p in exc.problems
+        ]
+        raise
 
 
 def each_on_its_own(
