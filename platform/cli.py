@@ -138,6 +138,7 @@ def serve(services: Services, host: str | None, port: int | None) -> None:
     initialize(services)
     settings = services.settings
     host, port = host or settings.host, port or settings.port
+    click.echo(f"record API:   http://{host}:{port}/graphql")
     click.echo(f"metadata API: http://{host}:{port}/graphql/metadata")
     uvicorn.run(create_app(settings, services.engine), host=host, port=port, log_level=settings.log_level)
 
