@@ -9,11 +9,12 @@ signature of the sort order, then the sort key values, then the id (the tie-brea
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -94,6 +95,18 @@ DIRECTIONS = {
     "DESC_NULLS_FIRST": (True, True),
     "DESC_NULLS_LAST": (True, False),
 }
+
+
+@contextlib.contextmanager
+def located(prefix: Path) -> Iterator[None]:
+    """Prefix the paths of problems found while planning a nested field with where that
+    field is in the selection, so an error in ``company { deals(filter: …) }`` points at
+    ``["company", "deals", "filter", …]`` (relative to the root field)."""
+    try:
+        yield
+    except TesseraError as exc:
+        exc.problems = [p.under(prefix) for p in exc.problems]
+        raise
 
 
 def deleted_condition(table: sa.FromClause, deleted: str) -> list[Expr]:
@@ -213,7 +226,8 @@ class Planner:
                 pairs.append((key, sql_string(type_.name)))
                 continue
             role: FieldRole = definition.extensions["tessera"]
-            pairs.append((key, self.field_json(obj, table, role, field_nodes, definition)))
+            with located((key,)):
+                pairs.append((key, self.field_json(obj, table, role, field_nodes, definition)))
         return self.json.object(pairs)
 
     def field_json(
@@ -405,7 +419,8 @@ class Planner:
             if with_cursor:
                 columns.append(cursor(source).label("cursor"))
             if node_nodes:
-                columns.append(self.record_json(obj, source, node_nodes, node_type).label("node"))
+                with located(("edges", "node")):
+                    columns.append(self.record_json(obj, source, node_nodes, node_type).label("node"))
             query = (
                 sa.select(*columns)
                 .select_from(source)

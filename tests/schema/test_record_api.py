@@ -503,3 +503,13 @@ def test_a_get_by_id_is_planned_once_for_every_id(record_api: Run, records_ok: R
     relative = 'query($id: ID!) { deal(id: $id) { company { deals(filter: {close_date: {lt: "today"}}) { totalCount } } } }'
     records_ok(relative, {"id": str(first["id"])})
     assert len(cached.plans) == 1  # plans resolving "today" are not kept
+
+
+def test_an_error_in_a_nested_argument_says_where_it_is(record_api: Run, company: Any):
+    company("Acme")
+    answer = record_api(
+        '{ companies { edges { node { deals(filter: {close_date: {eq: "soon"}}) { totalCount } } } } }'
+    )
+    error = answer["errors"][0]
+    assert error["path"] == ["companies"]
+    assert error["extensions"]["inputPath"] == ["edges", "node", "deals", "filter", "close_date", "eq"]
