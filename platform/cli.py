@@ -153,9 +153,13 @@ def worker(services: Services, threads: int) -> None:
     import threading
 
     from tessera.workflows.delivery import DeliveryRuntime
+    from tessera.workflows.engine import WorkflowEngine
 
     initialize(services)
-    runtime = DeliveryRuntime(services.engine, services.settings.broker_url, worker_threads=threads)
+    workflows = WorkflowEngine(services.engine, time_zone=services.settings.time_zone)
+    runtime = DeliveryRuntime(
+        services.engine, services.settings.broker_url, handlers=[workflows.handle], worker_threads=threads
+    )
     stopped = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopped.set())

@@ -154,3 +154,24 @@ workflow_versions = sa.Table(
         ["workspace_id", "workflow_id"], ["workflows.workspace_id", "workflows.id"], ondelete="CASCADE"
     ),
 )
+
+#: one run of a workflow version: its snapshot, status and every step's record
+workflow_runs = sa.Table(
+    "workflow_runs",
+    platform_metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("workspace_id", sa.Uuid, sa.ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("workflow_id", sa.Uuid, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("snapshot", JSONValue, nullable=False),
+    sa.Column("event_id", sa.Uuid, nullable=True),
+    sa.Column("record_id", sa.Uuid, nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("steps", JSONValue, nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime, nullable=True),
+    # an event starts a workflow once, however often it is delivered
+    sa.UniqueConstraint("workflow_id", "event_id"),
+)

@@ -56,6 +56,8 @@ STEP_TYPES = (
     "create_record", "update_record", "delete_record", "find_records",
     "branch", "loop", "wait", "send_email", "http_request", "connector_action",
 )  # fmt: skip
+#: the step types the engine runs so far; activation refuses the others
+SUPPORTED_STEPS = frozenset({"create_record", "update_record", "delete_record", "find_records", "branch"})
 #: change operators, on top of the filter language, in a trigger's condition
 CHANGE_OPERATORS = ("changed", "changed_from", "changed_to")
 TEMPLATE = re.compile(r"{{\s*(.*?)\s*}}")
@@ -249,6 +251,25 @@ def workflow_problems(document: Any, state: MetadataState) -> list[Problem]:
     return dedupe(problems)
 
 
+def unsupported_steps(steps: list[Any], path: ErrorPath = ("steps",)) -> list[Problem]:
+    """The steps the engine cannot run yet: a draft may hold them, an active version not."""
+    problems: list[Problem] = []
+    for i, step in enumerate(steps):
+        if step["type"] not in SUPPORTED_STEPS:
+            problems.append(
+                Problem(
+                    "STEP_NOT_SUPPORTED",
+                    f"'{step['type']}' steps are not run yet; this version runs: "
+                    f"{', '.join(sorted(SUPPORTED_STEPS))}.",
+                    (*path, i, "type"),
+                )
+            )
+        for key in ("then", "else", "steps"):
+            if key in step:
+                problems += unsupported_steps(step[key], (*path, i, key))
+    return problems
+
+
 def check_workflow(document: Any, state: MetadataState) -> None:
     problems = workflow_problems(document, state)
     if problems:
@@ -329,7 +350,9 @@ def _steps_problems(
                             )
                         )
                 if kind == "find_records" and "filter" in step:
-                    problems += _filter_problems(step["filter"], obj, state, (*at, "filter"))
+                    problems += _filter_problems(
+                        without_templates(step["filter"]), obj, state, (*at, "filter")
+                    )
             if kind in ("update_record", "delete_record") and "record" not in step:
                 problems.append(
                     Problem(
@@ -341,6 +364,23 @@ def _steps_problems(
                 problems += _steps_problems(step[key], state, (*at, key), seen)
         problems += _template_problems(step, at)
     return problems
+
+
+def without_templates(filter_doc: Any) -> Any:
+    """A filter whose operands filled by templates are left out: their values are known
+    only when the step runs (fields and operators are still checked)."""
+    if isinstance(filter_doc, Mapping):
+        return {
+            key: without_templates(value)
+            for key, value in filter_doc.items()
+            if not (isinstance(value, str) and TEMPLATE.search(value))
+            and not (
+                isinstance(value, list) and any(isinstance(v, str) and TEMPLATE.search(v) for v in value)
+            )
+        }
+    if isinstance(filter_doc, list):
+        return [without_templates(item) for item in filter_doc]
+    return filter_doc
 
 
 def _template_problems(value: Any, path: ErrorPath) -> list[Problem]:

@@ -74,23 +74,29 @@ class EventProcessor:
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
 
     def process(self, event_id: str) -> bool:
-        """Handle an event unless it was already; ``True`` when this call handled it."""
+        """Handle an event unless it was already; ``True`` when this call handled it.
+
+        The handlers run outside any transaction of ours (they write through the record
+        service, in their own), so two deliveries racing may both run them: handlers are
+        idempotent per event (the engine starts one run per workflow and event)."""
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(sa.select(record_events).where(record_events.c.id == uuid.UUID(event_id)))
+                .mappings()
+                .first()
+            )
+        if row is None or row["processed_at"] is not None:
+            return False
+        event = dict(row)
+        for handler in self.handlers:
+            handler(event)
         with write_transaction(self.engine) as conn:
-            query = sa.select(record_events).where(record_events.c.id == uuid.UUID(event_id))
-            if conn.dialect.name == "postgresql":
-                query = query.with_for_update()  # a second delivery waits, then sees it processed
-            row = conn.execute(query).mappings().first()
-            if row is None or row["processed_at"] is not None:
-                return False
-            event = dict(row)
-            for handler in self.handlers:
-                handler(event)
-            conn.execute(
+            marked = conn.execute(
                 sa.update(record_events)
-                .where(record_events.c.id == event["id"])
+                .where(record_events.c.id == event["id"], record_events.c.processed_at.is_(None))
                 .values(processed_at=self.clock())
             )
-            return True
+            return bool(marked.rowcount)
 
 
 def register_actor(broker: dramatiq.Broker, processor: EventProcessor) -> dramatiq.Actor[[str], bool]:

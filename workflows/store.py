@@ -22,7 +22,7 @@ from tessera.platform.database import write_transaction
 from tessera.platform.errors import NotFound, TesseraError
 from tessera.platform.tables import workflow_versions, workflows
 from tessera.platform.workspaces import Workspace, get_workspace
-from tessera.workflows.definitions import check_workflow
+from tessera.workflows.definitions import check_workflow, unsupported_steps
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,9 @@ class WorkflowStore:
                     "UNKNOWN_VERSION", f"Workflow '{name}' has no version {chosen}.", ("version",)
                 )
             check_workflow(row[0], load_state(conn, workspace))
+            not_runnable = unsupported_steps(row[0]["steps"])
+            if not_runnable:
+                raise TesseraError(not_runnable)
             conn.execute(
                 sa.update(workflow_versions)
                 .where(*self._key(workspace, workflow_id), workflow_versions.c.status == "active")

@@ -30,7 +30,7 @@ steps:
     type: branch
     if: {amount: {gt: 1000}}
     then:
-      - {id: remind, type: wait, duration: {days: 3}}
+      - {id: flag, type: update_record, object: deal, record: "{{ record.id }}", values: {title: "Big: {{ record.title }}"}}
 settings:
   retry: {max_attempts: 3, backoff_seconds: 60}
 """
@@ -207,3 +207,14 @@ def test_the_metadata_api_manages_versions(model: None, client: Any):
     }
     missing = post('mutation { activateWorkflow(name: "nope") { version } }')
     assert missing["errors"][0]["extensions"]["code"] == "UNKNOWN_WORKFLOW"
+
+
+def test_a_draft_may_hold_steps_the_engine_does_not_run_yet(
+    model: None, workflows: WorkflowStore, workspace: str
+):
+    document = load_workflow(DEAL_WON)
+    document["steps"][1]["then"].append({"id": "remind", "type": "wait", "duration": {"days": 3}})
+    workflows.save_draft(workspace, document)
+    with pytest.raises(TesseraError) as caught:
+        workflows.activate(workspace, "deal_won_onboarding")
+    assert (caught.value.code, caught.value.path) == ("STEP_NOT_SUPPORTED", ("steps", 1, "then", 1, "type"))
