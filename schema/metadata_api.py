@@ -4,6 +4,7 @@ configured default workspace)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
@@ -31,6 +32,7 @@ from tessera.schema.metadata_types import (
     ReorderFieldsInput,
     UpdateFieldInput,
     UpdateObjectInput,
+    WorkflowRunType,
     WorkflowVersionType,
     WorkspaceType,
     field_type_infos,
@@ -95,6 +97,23 @@ class Query:
         ctx = context(info)
         versions = await call(lambda: ctx.workflows.versions(ctx.workspace, name))
         return [WorkflowVersionType.of(v) for v in versions]
+
+    @strawberry.field(description="Workflow runs, newest first, with their steps.")
+    async def workflow_runs(
+        self,
+        info: Info[MetadataContext, Any],
+        workflow: str | None = None,
+        status: str | None = None,
+        record_id: uuid.UUID | None = None,
+        limit: int = 50,
+    ) -> list[WorkflowRunType]:
+        ctx = context(info)
+        runs = await call(
+            lambda: ctx.workflows.runs(
+                ctx.workspace, workflow=workflow, status=status, record_id=record_id, limit=min(limit, 500)
+            )
+        )
+        return [WorkflowRunType.of(r) for r in runs]
 
     @strawberry.field(description="Applied changes, newest first.")
     async def change_log(

@@ -14,7 +14,7 @@ from tessera.metadata.model import FieldDef, MetadataState, ObjectDef
 from tessera.metadata.plan import DataLoss
 from tessera.metadata.store import ApplyResult, ChangeLogEntry
 from tessera.platform.workspaces import Workspace
-from tessera.workflows.store import WorkflowVersion
+from tessera.workflows.store import WorkflowRun, WorkflowVersion
 
 
 @strawberry.type(description="A field of an object.")
@@ -117,6 +117,37 @@ class WorkflowVersionType:
             definition=JSON(dict(v.definition)),
             created_by=v.created_by,
             created_at=v.created_at,
+        )
+
+
+@strawberry.type(name="WorkflowRun", description="One run of a workflow, with every step.")
+class WorkflowRunType:
+    id: uuid.UUID
+    workflow: str
+    version: int
+    status: str = strawberry.field(description="running, succeeded or failed")
+    record_id: uuid.UUID | None
+    event_id: uuid.UUID | None
+    steps: JSON = strawberry.field(
+        description="Each step: id, type, status, input, output, error, timings, attempt."
+    )
+    error: str | None
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, run: WorkflowRun) -> WorkflowRunType:
+        return cls(
+            id=run.id,
+            workflow=run.workflow,
+            version=run.version,
+            status=run.status,
+            record_id=run.record_id,
+            event_id=run.event_id,
+            steps=JSON(run.steps),
+            error=run.error,
+            created_at=run.created_at,
+            finished_at=run.finished_at,
         )
 
 

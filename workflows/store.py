@@ -20,9 +20,23 @@ from sqlalchemy.engine import Connection, Engine
 from tessera.metadata.store import load_state
 from tessera.platform.database import write_transaction
 from tessera.platform.errors import NotFound, TesseraError
-from tessera.platform.tables import workflow_versions, workflows
+from tessera.platform.tables import workflow_runs, workflow_versions, workflows
 from tessera.platform.workspaces import Workspace, get_workspace
 from tessera.workflows.definitions import check_workflow, unsupported_steps
+
+
+@dataclass(frozen=True)
+class WorkflowRun:
+    id: uuid.UUID
+    workflow: str
+    version: int
+    status: str
+    record_id: uuid.UUID | None
+    event_id: uuid.UUID | None
+    steps: list[dict[str, Any]]
+    error: str | None
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
 
 
 @dataclass(frozen=True)
@@ -193,6 +207,53 @@ class WorkflowStore:
     def active(self, workspace_slug: str) -> list[WorkflowVersion]:
         """The versions that run."""
         return [v for v in self.versions(workspace_slug) if v.status == "active"]
+
+    def runs(
+        self,
+        workspace_slug: str,
+        *,
+        workflow: str | None = None,
+        status: str | None = None,
+        record_id: uuid.UUID | None = None,
+        limit: int = 50,
+    ) -> list[WorkflowRun]:
+        """Runs, newest first, with their steps."""
+        with self.engine.connect() as conn:
+            workspace = get_workspace(conn, workspace_slug)
+            query = (
+                sa.select(workflow_runs, workflows.c.name)
+                .join(
+                    workflows,
+                    sa.and_(
+                        workflows.c.workspace_id == workflow_runs.c.workspace_id,
+                        workflows.c.id == workflow_runs.c.workflow_id,
+                    ),
+                )
+                .where(workflow_runs.c.workspace_id == workspace.id)
+                .order_by(workflow_runs.c.created_at.desc())
+                .limit(limit)
+            )
+            if workflow is not None:
+                query = query.where(workflows.c.name == workflow)
+            if status is not None:
+                query = query.where(workflow_runs.c.status == status)
+            if record_id is not None:
+                query = query.where(workflow_runs.c.record_id == record_id)
+            return [
+                WorkflowRun(
+                    r["id"],
+                    r["name"],
+                    r["version"],
+                    r["status"],
+                    r["record_id"],
+                    r["event_id"],
+                    list(r["steps"]),
+                    r["error"],
+                    r["created_at"],
+                    r["finished_at"],
+                )
+                for r in conn.execute(query).mappings()
+            ]
 
     # -- helpers -------------------------------------------------------------------------
     @staticmethod

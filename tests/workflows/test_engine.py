@@ -194,3 +194,29 @@ def test_end_to_end_on_the_in_process_broker(
     finally:
         runtime.stop()
     assert runs(engine, deal["id"])[0]["status"] == "succeeded"
+
+
+def test_runs_are_queryable_through_the_metadata_api(
+    active: Any, engine: Engine, records: RecordService, workspace: str, client: Any
+):
+    active(DEAL_WON)
+    deal = records.create(workspace, "deal", {"title": "Acme", "amount": 5000, "stage": "new"})
+    records.update(workspace, "deal", deal["id"], {"stage": "won"})
+    WorkflowEngine(engine).handle(last_event(engine, deal["id"]))
+    query = """query($record: UUID) { workflowRuns(workflow: "deal_won_onboarding", recordId: $record) {
+        workflow version status steps error } }"""
+    answer = client.post(
+        "/graphql/metadata", json={"query": query, "variables": {"record": str(deal["id"])}}
+    ).json()
+    (run,) = answer["data"]["workflowRuns"]
+    assert (run["workflow"], run["version"], run["status"], run["error"]) == (
+        "deal_won_onboarding",
+        1,
+        "succeeded",
+        None,
+    )
+    assert [s["id"] for s in run["steps"]] == ["onboarding", "size", "big"]
+    none = client.post(
+        "/graphql/metadata", json={"query": '{ workflowRuns(status: "failed") { status } }'}
+    ).json()
+    assert none["data"]["workflowRuns"] == []
