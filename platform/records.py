@@ -48,8 +48,12 @@ WRITABLE_SYSTEM_FIELDS = frozenset({"owner"})
 
 
 class RecordService:
-    def __init__(self, engine: Engine, *, clock: Clock | None = None, time_zone: str = "UTC") -> None:
+    def __init__(
+        self, engine: Engine, *, clock: Clock | None = None, time_zone: str = "UTC", depth: int = 0
+    ) -> None:
         self.engine = engine
+        #: how deep in a chain of workflows these writes are (stamped on their events)
+        self.depth = depth
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         #: the zone of relative dates in filters (updateMany, validation rules)
         self.time_zone = time_zone
@@ -61,7 +65,7 @@ class RecordService:
         with write_transaction(self.engine) as conn:
             workspace = get_workspace(conn, workspace_slug)
             state = load_state(conn, workspace)
-            yield RecordWriter(conn, workspace, state, self.clock, actor, self.time_zone)
+            yield RecordWriter(conn, workspace, state, self.clock, actor, self.time_zone, self.depth)
 
     # -- one write per transaction -----------------------------------------------------
     def create(
@@ -199,9 +203,11 @@ class RecordWriter:
         clock: Clock,
         actor: uuid.UUID | None,
         time_zone: str = "UTC",
+        depth: int = 0,
     ) -> None:
         self.conn = conn
         self.time_zone = time_zone
+        self.depth = depth
         self.workspace = workspace
         self.state = state
         self.clock = clock
@@ -844,6 +850,7 @@ class RecordWriter:
                     "actor": self.actor,
                     "created_at": now,
                     "dispatched_at": None,
+                    "depth": self.depth,
                 }
                 for kind, record_id, before, after, changed in events
             ],

@@ -120,6 +120,9 @@ record_events = sa.Table(
     sa.Column("dispatched_at", UTCDateTime, nullable=True),
     #: set by the worker once every handler of the event has run
     sa.Column("processed_at", UTCDateTime, nullable=True),
+    #: 0 for a person's or an app's write; n + 1 for a write of a workflow run started by
+    #: an event of depth n (the loop guard stops chains of workflows)
+    sa.Column("depth", sa.Integer, nullable=False, server_default="0"),
     sa.Index("ix_record_events_dispatched_at_created_at", "dispatched_at", "created_at"),
     sa.Index("ix_record_events_processed_at", "processed_at"),
     sa.Index("ix_record_events_workspace_id_record_id", "workspace_id", "record_id"),

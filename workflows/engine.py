@@ -35,6 +35,8 @@ from tessera.workflows.store import WorkflowStore, WorkflowVersion
 from tessera.workflows.triggers import current_record_matches, fired_by
 
 FIND_LIMIT = 100
+#: how deep workflows may trigger workflows, unless a workflow's settings say otherwise
+DEFAULT_MAX_DEPTH = 5
 WHOLE_TEMPLATE = re.compile(r"^\s*{{\s*(.*?)\s*}}\s*$")
 PATH_PART = re.compile(r"\.?([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 
@@ -86,7 +88,6 @@ class WorkflowEngine:
         self.engine = engine
         self.clock = clock
         self.time_zone = time_zone
-        self.records = RecordService(engine, clock=clock, time_zone=time_zone)
         self.workflows = WorkflowStore(engine)
 
     def handle(self, event: Mapping[str, Any]) -> None:
@@ -132,6 +133,19 @@ class WorkflowEngine:
                 )
         except sa.exc.IntegrityError:
             return None  # this event already started this workflow
+        depth = int(event.get("depth") or 0)
+        max_depth = int(version.definition.get("settings", {}).get("max_depth", DEFAULT_MAX_DEPTH))
+        if depth >= max_depth:
+            self.finish(
+                run_id,
+                "failed",
+                [],
+                f"LOOP_GUARD: this run was started by a workflow's write {depth} level(s) deep; "
+                f"workflows may trigger workflows {max_depth} level(s) deep (settings.max_depth).",
+            )
+            return run_id
+        # The run's writes are one level deeper: their events carry it.
+        records = RecordService(self.engine, clock=self.clock, time_zone=self.time_zone, depth=depth + 1)
         data: dict[str, Any] = {
             "record": dict(event.get("after") or event.get("before") or {}),
             "previous": dict(event.get("before") or {}),
@@ -146,9 +160,13 @@ class WorkflowEngine:
         log: list[dict[str, Any]] = []
         status, error = "succeeded", None
         try:
-            self.steps(slug, version.definition["steps"], data, log, event)
+            self.steps(records, slug, version.definition["steps"], data, log, event)
         except (StepFailed, TesseraError) as exc:
             status, error = "failed", str(exc)
+        self.finish(run_id, status, log, error)
+        return run_id
+
+    def finish(self, run_id: uuid.UUID, status: str, log: list[dict[str, Any]], error: str | None) -> None:
         finished = self.clock()
         with write_transaction(self.engine) as conn:
             conn.execute(
@@ -156,10 +174,10 @@ class WorkflowEngine:
                 .where(workflow_runs.c.id == run_id)
                 .values(status=status, steps=log, error=error, updated_at=finished, finished_at=finished)
             )
-        return run_id
 
     def steps(
         self,
+        records: RecordService,
         slug: str,
         steps: list[Mapping[str, Any]],
         data: dict[str, Any],
@@ -181,10 +199,10 @@ class WorkflowEngine:
                     entry["output"] = {"branch": "then" if taken else "else"}
                     entry["status"] = "succeeded"
                     entry["finished_at"] = self.clock().isoformat()
-                    self.steps(slug, step.get("then" if taken else "else", []), data, log, event)
+                    self.steps(records, slug, step.get("then" if taken else "else", []), data, log, event)
                     continue
                 entry["input"] = render({k: v for k, v in step.items() if k not in ("id", "type")}, data)
-                result = self.record_step(slug, step["type"], entry["input"])
+                result = self.record_step(records, slug, step["type"], entry["input"])
                 data["steps"][step["id"]] = {"result": result}
                 entry["output"] = result
                 entry["status"] = "succeeded"
@@ -195,8 +213,8 @@ class WorkflowEngine:
             finally:
                 entry.setdefault("finished_at", self.clock().isoformat())
 
-    def record_step(self, slug: str, kind: str, values: Mapping[str, Any]) -> Any:
-        service, obj = self.records, str(values.get("object"))
+    def record_step(self, service: RecordService, slug: str, kind: str, values: Mapping[str, Any]) -> Any:
+        obj = str(values.get("object"))
         if kind == "create_record":
             return self.as_json(slug, obj, service.create(slug, obj, values.get("values") or {}))
         record_id = (

@@ -220,3 +220,43 @@ def test_runs_are_queryable_through_the_metadata_api(
         "/graphql/metadata", json={"query": '{ workflowRuns(status: "failed") { status } }'}
     ).json()
     assert none["data"]["workflowRuns"] == []
+
+
+def test_the_loop_guard_stops_workflows_triggering_workflows(
+    model: None, engine: Engine, records: RecordService, workspace: str
+):
+    store = WorkflowStore(engine)
+    echo = """
+name: echo
+trigger: {type: record_created, object: task}
+steps:
+  - {id: again, type: create_record, object: task, values: {title: "echo of {{ record.title }}"}}
+settings: {max_depth: 3}
+"""
+    store.save_draft(workspace, load_workflow(echo))
+    store.activate(workspace, "echo")
+    processor = EventProcessor(engine, [WorkflowEngine(engine).handle])
+    records.create(workspace, "task", {"title": "start"})
+    for _ in range(10):  # what the workers would do, one event after the other
+        with engine.connect() as conn:
+            pending = (
+                conn.execute(
+                    sa.select(record_events.c.id)
+                    .where(record_events.c.processed_at.is_(None))
+                    .order_by(record_events.c.created_at)
+                )
+                .scalars()
+                .all()
+            )
+        if not pending:
+            break
+        for event_id in pending:
+            processor.process(str(event_id))
+    titles = sorted(
+        records.get(workspace, "task", i)["title"] for i in records.ids_matching(workspace, "task", {})
+    )
+    assert titles == ["echo of echo of echo of start", "echo of echo of start", "echo of start", "start"]
+    statuses = sorted(r.status for r in store.runs(workspace, workflow="echo"))
+    assert statuses == ["failed", "succeeded", "succeeded", "succeeded"]
+    (stopped,) = store.runs(workspace, workflow="echo", status="failed")
+    assert stopped.error is not None and stopped.error.startswith("LOOP_GUARD")
