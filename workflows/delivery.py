@@ -99,11 +99,12 @@ class EventProcessor:
             return bool(marked.rowcount)
 
 
-def register_actor(broker: dramatiq.Broker, processor: EventProcessor) -> dramatiq.Actor[[str], bool]:
+def register_actor(broker: dramatiq.Broker, processor: EventProcessor) -> dramatiq.Actor[[str], None]:
     """The actor that processes record events, on ``broker``."""
 
-    def process_record_event(event_id: str) -> bool:
-        return processor.process(event_id)
+    def process_record_event(event_id: str) -> None:
+        # Nothing is returned: Dramatiq would warn that results are discarded.
+        processor.process(event_id)
 
     return dramatiq.Actor(
         process_record_event, broker=broker, actor_name=ACTOR, queue_name=QUEUE, priority=0, options={}
@@ -116,7 +117,7 @@ class OutboxDispatcher:
     def __init__(
         self,
         engine: Engine,
-        actor: dramatiq.Actor[[str], bool],
+        actor: dramatiq.Actor[[str], None],
         *,
         redeliver_after: dt.timedelta = dt.timedelta(minutes=5),
         batch_size: int = 500,
