@@ -139,21 +139,42 @@ class RecordService:
         with self.writer(workspace, actor=actor) as w:
             return w.destroy(object_name, record_id)
 
+    def find(
+        self,
+        workspace_slug: str,
+        object_name: str,
+        filter_doc: Mapping[str, Any] | None,
+        *,
+        limit: int | None = None,
+    ) -> list[Record]:
+        """The live records a filter matches, oldest first (one statement)."""
+        with self.engine.connect() as conn:
+            obj, table, condition = self._matching(conn, workspace_slug, object_name, filter_doc)
+            query = sa.select(table).where(table.c.deleted_at.is_(None), condition)
+            rows = conn.execute(query.order_by(table.c.created_at, table.c.id).limit(limit)).mappings()
+            return [record_from_row(obj, row) for row in rows]
+
     def ids_matching(
         self, workspace_slug: str, object_name: str, filter_doc: Mapping[str, Any] | None
     ) -> list[uuid.UUID]:
         """The ids of the live records a filter matches, oldest first."""
         with self.engine.connect() as conn:
-            workspace = get_workspace(conn, workspace_slug)
-            state = load_state(conn, workspace)
-            obj = object_named(state, object_name)
-            tables = Tables(workspace.namespace(conn.dialect.name), state)
-            table = tables.of(obj)
-            condition = compile_filter(
-                filter_doc, obj, table, tables, path=("filter",), now=self.clock(), time_zone=self.time_zone
-            )
+            _, table, condition = self._matching(conn, workspace_slug, object_name, filter_doc)
             query = sa.select(table.c.id).where(table.c.deleted_at.is_(None), condition)
             return list(conn.execute(query.order_by(table.c.created_at, table.c.id)).scalars())
+
+    def _matching(
+        self, conn: Connection, workspace_slug: str, object_name: str, filter_doc: Mapping[str, Any] | None
+    ) -> tuple[ObjectDef, sa.Table, sa.ColumnElement[bool]]:
+        workspace = get_workspace(conn, workspace_slug)
+        state = load_state(conn, workspace)
+        obj = object_named(state, object_name)
+        tables = Tables(workspace.namespace(conn.dialect.name), state)
+        table = tables.of(obj)
+        condition = compile_filter(
+            filter_doc, obj, table, tables, path=("filter",), now=self.clock(), time_zone=self.time_zone
+        )
+        return obj, table, condition
 
     def get(
         self, workspace_slug: str, object_name: str, record_id: uuid.UUID, *, include_deleted: bool = False

@@ -15,9 +15,11 @@ templates — value paths such as ``{{ record.amount }}`` or
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,11 +36,23 @@ from tessera.workflows.definitions import TEMPLATE
 from tessera.workflows.store import WorkflowStore, WorkflowVersion
 from tessera.workflows.triggers import current_record_matches, fired_by
 
+logger = logging.getLogger("tessera.workflows")
 FIND_LIMIT = 100
 #: how deep workflows may trigger workflows, unless a workflow's settings say otherwise
 DEFAULT_MAX_DEPTH = 5
 WHOLE_TEMPLATE = re.compile(r"^\s*{{\s*(.*?)\s*}}\s*$")
 PATH_PART = re.compile(r"\.?([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+
+
+@dataclass(frozen=True)
+class Step:
+    """Where a run's steps work: its record service (at the run's depth), workspace, data
+    model (read once per run) and triggering event."""
+
+    records: RecordService
+    slug: str
+    tables: Tables
+    event: Mapping[str, Any]
 
 
 class StepFailed(Exception):
@@ -98,17 +112,24 @@ class WorkflowEngine:
             ).scalar()
             if slug is None:
                 return
+            candidates = [
+                v
+                for v in self.workflows.active(slug)
+                if v.definition["trigger"].get("object") == event["object_api_name"]
+            ]
+            if not candidates:
+                return  # the common case: no workflow on this object, no model to load
             workspace = get_workspace(conn, slug)
-            active = self.workflows.active(slug)
-            if not active:
-                return
             tables = Tables(workspace.namespace(conn.dialect.name), load_state(conn, workspace))
-            fired = fired_by(conn, tables, event, active, now=self.clock(), time_zone=self.time_zone)
+            fired = fired_by(conn, tables, event, candidates, now=self.clock(), time_zone=self.time_zone)
         for version in fired:
-            self.run(slug, version, event)
+            self.run(slug, version, event, tables)
 
-    def run(self, slug: str, version: WorkflowVersion, event: Mapping[str, Any]) -> uuid.UUID | None:
-        """Run ``version`` for ``event`` unless that run exists; the run's id."""
+    def run(
+        self, slug: str, version: WorkflowVersion, event: Mapping[str, Any], tables: Tables
+    ) -> uuid.UUID | None:
+        """Run ``version`` for ``event`` unless that run exists; the run's id. ``tables``
+        holds the data model the run works with."""
         now = self.clock()
         run_id = uuid.uuid4()
         try:
@@ -160,9 +181,13 @@ class WorkflowEngine:
         log: list[dict[str, Any]] = []
         status, error = "succeeded", None
         try:
-            self.steps(records, slug, version.definition["steps"], data, log, event)
+            self.steps(Step(records, slug, tables, event), version.definition["steps"], data, log)
         except (StepFailed, TesseraError) as exc:
             status, error = "failed", str(exc)
+        except Exception:
+            # A fault of ours, not of the workflow: the run must not stay "running".
+            logger.exception("workflow run %s failed unexpectedly", run_id)
+            status, error = "failed", "INTERNAL_ERROR: an unexpected error; it has been logged."
         self.finish(run_id, status, log, error)
         return run_id
 
@@ -176,78 +201,69 @@ class WorkflowEngine:
             )
 
     def steps(
-        self,
-        records: RecordService,
-        slug: str,
-        steps: list[Mapping[str, Any]],
-        data: dict[str, Any],
-        log: list[dict[str, Any]],
-        event: Mapping[str, Any],
+        self, at: Step, steps: list[Mapping[str, Any]], data: dict[str, Any], log: list[dict[str, Any]]
     ) -> None:
         for step in steps:
-            started = self.clock()
             entry: dict[str, Any] = {
                 "id": step["id"],
                 "type": step["type"],
                 "attempt": 1,
-                "started_at": started.isoformat(),
+                "started_at": self.clock().isoformat(),
             }
             log.append(entry)
             try:
                 if step["type"] == "branch":
-                    taken = self.condition_holds(slug, event, step.get("if") or {})
+                    taken = self.condition_holds(at, step.get("if") or {})
                     entry["output"] = {"branch": "then" if taken else "else"}
                     entry["status"] = "succeeded"
                     entry["finished_at"] = self.clock().isoformat()
-                    self.steps(records, slug, step.get("then" if taken else "else", []), data, log, event)
+                    self.steps(at, step.get("then" if taken else "else", []), data, log)
                     continue
                 entry["input"] = render({k: v for k, v in step.items() if k not in ("id", "type")}, data)
-                result = self.record_step(records, slug, step["type"], entry["input"])
+                result = self.record_step(at, step["type"], entry["input"])
                 data["steps"][step["id"]] = {"result": result}
                 entry["output"] = result
                 entry["status"] = "succeeded"
-            except TesseraError as exc:
+            except (TesseraError, StepFailed) as exc:
+                code = exc.code
                 entry["status"] = "failed"
-                entry["error"] = {"code": exc.code, "message": str(exc), "path": list(exc.path)}
-                raise StepFailed(f"step '{step['id']}': {exc}", exc.code) from exc
+                entry["error"] = {"code": code, "message": str(exc), "path": list(getattr(exc, "path", ()))}
+                raise StepFailed(f"step '{step['id']}': {exc}", code) from exc
             finally:
                 entry.setdefault("finished_at", self.clock().isoformat())
 
-    def record_step(self, service: RecordService, slug: str, kind: str, values: Mapping[str, Any]) -> Any:
-        obj = str(values.get("object"))
+    def record_step(self, at: Step, kind: str, values: Mapping[str, Any]) -> Any:
+        service, slug, obj_name = at.records, at.slug, str(values.get("object"))
+        obj = at.tables.state.object_named(obj_name)
+        if obj is None:
+            raise StepFailed(f"There is no object '{obj_name}' any more.", "UNKNOWN_OBJECT")
         if kind == "create_record":
-            return self.as_json(slug, obj, service.create(slug, obj, values.get("values") or {}))
-        record_id = (
-            uuid.UUID(str(values.get("record"))) if kind in ("update_record", "delete_record") else None
-        )
-        if kind == "update_record":
-            assert record_id is not None
-            return self.as_json(slug, obj, service.update(slug, obj, record_id, values.get("values") or {}))
-        if kind == "delete_record":
-            assert record_id is not None
-            return self.as_json(slug, obj, service.delete(slug, obj, record_id))
+            return record_json(obj, service.create(slug, obj_name, values.get("values") or {}))
         if kind == "find_records":
-            ids = service.ids_matching(slug, obj, values.get("filter") or {})[:FIND_LIMIT]
-            found = [service.get(slug, obj, i) for i in ids]
-            return [self.as_json(slug, obj, r) for r in found if r is not None]
+            found = service.find(slug, obj_name, values.get("filter") or {}, limit=FIND_LIMIT)
+            return [record_json(obj, record) for record in found]
+        try:
+            record_id = uuid.UUID(str(values.get("record")))
+        except ValueError:
+            raise StepFailed(f"'{values.get('record')}' is not a record id (a UUID).", "INVALID_ID") from None
+        if kind == "update_record":
+            return record_json(obj, service.update(slug, obj_name, record_id, values.get("values") or {}))
+        if kind == "delete_record":
+            return record_json(obj, service.delete(slug, obj_name, record_id))
         raise StepFailed(f"'{kind}' steps are not run by this engine yet.", "STEP_NOT_SUPPORTED")
 
-    def as_json(self, slug: str, object_name: str, record: Mapping[str, Any]) -> dict[str, Any]:
-        with self.engine.connect() as conn:
-            state = load_state(conn, get_workspace(conn, slug))
-        obj = state.object_named(object_name)
-        assert obj is not None
-        return record_json(obj, record)
-
-    def condition_holds(self, slug: str, event: Mapping[str, Any], condition: Mapping[str, Any]) -> bool:
+    def condition_holds(self, at: Step, condition: Mapping[str, Any]) -> bool:
         """A branch's ``if``: the filter language on the triggering record as it is now."""
+        obj = at.tables.state.object_named(str(at.event["object_api_name"]))
+        if obj is None:
+            return False
         with self.engine.connect() as conn:
-            workspace = get_workspace(conn, slug)
-            state = load_state(conn, workspace)
-            tables = Tables(workspace.namespace(conn.dialect.name), state)
-            obj = state.object_named(str(event["object_api_name"]))
-            if obj is None:
-                return False
             return current_record_matches(
-                conn, tables, obj, uuid.UUID(str(event["record_id"])), condition, self.clock(), self.time_zone
+                conn,
+                at.tables,
+                obj,
+                uuid.UUID(str(at.event["record_id"])),
+                condition,
+                self.clock(),
+                self.time_zone,
             )

@@ -169,25 +169,23 @@ class WorkflowStore:
                 .values(active_version=None, updated_at=now)
             )
 
-    def versions(self, workspace_slug: str, name: str | None = None) -> list[WorkflowVersion]:
-        """Every version (of one workflow, or all), newest first."""
+    def versions(
+        self, workspace_slug: str, name: str | None = None, *, status: str | None = None
+    ) -> list[WorkflowVersion]:
+        """Every version (of one workflow, or all; of one status, or any), newest first."""
         with self.engine.connect() as conn:
             workspace = get_workspace(conn, workspace_slug)
             query = (
                 sa.select(workflow_versions, workflows.c.name)
-                .join(
-                    workflows,
-                    sa.and_(
-                        workflows.c.workspace_id == workflow_versions.c.workspace_id,
-                        workflows.c.id == workflow_versions.c.workflow_id,
-                    ),
-                )
+                .join(workflows, self._joined(workflow_versions))
                 .where(workflow_versions.c.workspace_id == workspace.id)
                 .order_by(workflows.c.name, workflow_versions.c.version.desc())
             )
             if name is not None:
                 self._require(conn, workspace, name)
                 query = query.where(workflows.c.name == name)
+            if status is not None:
+                query = query.where(workflow_versions.c.status == status)
             return [
                 WorkflowVersion(
                     r["workflow_id"],
@@ -206,7 +204,7 @@ class WorkflowStore:
 
     def active(self, workspace_slug: str) -> list[WorkflowVersion]:
         """The versions that run."""
-        return [v for v in self.versions(workspace_slug) if v.status == "active"]
+        return self.versions(workspace_slug, status="active")
 
     def runs(
         self,
@@ -222,13 +220,7 @@ class WorkflowStore:
             workspace = get_workspace(conn, workspace_slug)
             query = (
                 sa.select(workflow_runs, workflows.c.name)
-                .join(
-                    workflows,
-                    sa.and_(
-                        workflows.c.workspace_id == workflow_runs.c.workspace_id,
-                        workflows.c.id == workflow_runs.c.workflow_id,
-                    ),
-                )
+                .join(workflows, self._joined(workflow_runs))
                 .where(workflow_runs.c.workspace_id == workspace.id)
                 .order_by(workflow_runs.c.created_at.desc())
                 .limit(limit)
@@ -256,6 +248,13 @@ class WorkflowStore:
             ]
 
     # -- helpers -------------------------------------------------------------------------
+    @staticmethod
+    def _joined(table: sa.Table) -> sa.ColumnElement[bool]:
+        """``table``'s rows to their workflow."""
+        return sa.and_(
+            workflows.c.workspace_id == table.c.workspace_id, workflows.c.id == table.c.workflow_id
+        )
+
     @staticmethod
     def _key(workspace: Workspace, workflow_id: uuid.UUID) -> list[sa.ColumnElement[bool]]:
         return [

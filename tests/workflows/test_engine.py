@@ -260,3 +260,15 @@ settings: {max_depth: 3}
     assert statuses == ["failed", "succeeded", "succeeded", "succeeded"]
     (stopped,) = store.runs(workspace, workflow="echo", status="failed")
     assert stopped.error is not None and stopped.error.startswith("LOOP_GUARD")
+
+
+def test_a_record_step_given_something_else_than_an_id_fails_the_run_cleanly(
+    active: Any, engine: Engine, records: RecordService, workspace: str
+):
+    active(DEAL_WON.replace('record: "{{ record.id }}"', 'record: "{{ record.title }}"'))
+    deal = records.create(workspace, "deal", {"title": "Acme", "amount": 5000, "stage": "new"})
+    records.update(workspace, "deal", deal["id"], {"stage": "won"})
+    WorkflowEngine(engine).handle(last_event(engine, deal["id"]))
+    (run,) = runs(engine, deal["id"])
+    assert run["status"] == "failed" and run["finished_at"] is not None
+    assert run["steps"][-1]["error"]["code"] == "INVALID_ID"
