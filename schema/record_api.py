@@ -225,23 +225,6 @@ def record_plan(
     return statement
 
 
-def service_values(obj: ObjectDef, values: Any) -> Any:
-    """GraphQL input values as the record service takes them: currencies say
-    ``currency_code`` there (``currencyCode`` is the API's spelling)."""
-    if isinstance(values, list):
-        return [service_values(obj, v) for v in values]
-    if not isinstance(values, dict):
-        return values
-    out = dict(values)
-    for fld in obj.fields:
-        money = out.get(fld.api_name)
-        if fld.type == "currency" and isinstance(money, dict) and "currencyCode" in money:
-            money = dict(money)
-            money["currency_code"] = money.pop("currencyCode")
-            out[fld.api_name] = money
-    return out
-
-
 def write(
     context: RequestContext,
     planner: Planner,
@@ -251,8 +234,6 @@ def write(
     args: dict[str, Any],
 ) -> Any:
     service, ws, name, actor = context.records, context.api.workspace, obj.api_name, context.actor
-    if "input" in args:
-        args = {**args, "input": service_values(obj, args["input"])}
     with under_input():
         if role.kind == "create":
             return one(

@@ -29,6 +29,8 @@ from tessera.platform.column_types import ExactDecimal
 from tessera.platform.errors import Problem
 
 CURRENCY_COLUMN_SUFFIX = "__currency"
+#: how a currency value names its code: documents and events, then the GraphQL API
+CODE_KEYS = ("currency_code", "currencyCode")
 
 
 @dataclass(frozen=True)
@@ -125,17 +127,21 @@ class CurrencyType(FieldType):
             return None
         amount: Any
         code: Any
+        # The code is ``currency_code`` in documents and events, ``currencyCode`` in the
+        # GraphQL API (as the API returns it); problems point at the key that was given.
+        code_key = "currency_code"
         if isinstance(value, Money):
             amount, code = value.amount, value.currency_code
         elif isinstance(value, Mapping):
-            unknown = set(value) - {"amount", "currency_code"}
-            if unknown:
+            unknown = set(value) - {"amount", *CODE_KEYS}
+            if unknown or all(key in value for key in CODE_KEYS):
                 raise FieldValueError(
                     "TYPE_MISMATCH",
-                    f"A currency value has only 'amount' and 'currency_code' "
-                    f"(not {', '.join(sorted(unknown))}).",
+                    "A currency value has an 'amount' and one 'currency_code' (or 'currencyCode')"
+                    + (f", not {', '.join(sorted(unknown))}." if unknown else "."),
                 )
-            amount, code = value.get("amount"), value.get("currency_code")
+            code_key = next((key for key in CODE_KEYS if key in value), code_key)
+            amount, code = value.get("amount"), value.get(code_key)
         else:
             amount, code = value, None
         if amount is None:
@@ -144,19 +150,19 @@ class CurrencyType(FieldType):
         if code is None:
             raise FieldValueError(
                 "CURRENCY_REQUIRED",
-                f"'{fld.api_name}' has no default currency: give a currency_code with the amount.",
-                ("currency_code",),
+                f"'{fld.api_name}' has no default currency: give a {code_key} with the amount.",
+                (code_key,),
             )
         if not is_currency_code(code):
             raise FieldValueError(
-                "INVALID_CURRENCY", f"'{code}' is not an ISO 4217 currency code.", ("currency_code",)
+                "INVALID_CURRENCY", f"'{code}' is not an ISO 4217 currency code.", (code_key,)
             )
         allowed = fld.options["allowed_currencies"]
         if allowed and code not in allowed:
             raise FieldValueError(
                 "CURRENCY_NOT_ALLOWED",
                 f"'{fld.api_name}' accepts {', '.join(allowed)}, not {code}.",
-                ("currency_code",),
+                (code_key,),
             )
         try:
             number = coerce_decimal(
