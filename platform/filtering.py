@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -71,14 +71,20 @@ def compile_filter(
     path: Path = ("filter",),
     now: dt.datetime | None = None,
     time_zone: str = "UTC",
+    on_relative_time: Callable[[], None] | None = None,
 ) -> ColumnElement[bool]:
     """A boolean SQL expression over ``table`` (records of ``obj``) true for the records
     ``filter_doc`` matches; ``None`` or ``{}`` match everything. The table's own
-    ``deleted_at`` is left to the caller. Raises :class:`TesseraError` listing every problem."""
+    ``deleted_at`` is left to the caller. Raises :class:`TesseraError` listing every problem.
+
+    ``on_relative_time`` is called when the expression depends on ``now`` (``today``,
+    ``lastNDays``, ``within``…): such an expression is only right for a while."""
     compiler = FilterCompiler(tables, now=now, time_zone=time_zone)
     expression = compiler.filter(filter_doc, obj, table, path)
     if compiler.problems:
         raise TesseraError(compiler.problems)
+    if compiler.used_now and on_relative_time is not None:
+        on_relative_time()
     return expression
 
 
@@ -93,7 +99,14 @@ class FilterCompiler:
         now = now or dt.datetime.now(dt.UTC)
         if now.tzinfo is None:  # a naive instant is taken as UTC, like stored datetimes
             now = now.replace(tzinfo=dt.UTC)
-        self.now = now.astimezone(self.zone)
+        self._now = now.astimezone(self.zone)
+        self.used_now = False
+
+    @property
+    def now(self) -> dt.datetime:
+        """The current instant in the time zone; reading it marks the filter as relative."""
+        self.used_now = True
+        return self._now
 
     # -- structure -----------------------------------------------------------------------
     def filter(self, doc: Any, obj: ObjectDef, table: sa.FromClause, path: Path) -> Expr:

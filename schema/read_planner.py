@@ -137,6 +137,8 @@ class Planner:
         self.settings = settings
         self.info = info
         self.now = now or dt.datetime.now(dt.UTC)
+        #: whether a plan depends on the current time (then it is not cached)
+        self.uses_relative_time = False
 
     # -- selections ----------------------------------------------------------------------
     def collect(
@@ -211,7 +213,11 @@ class Planner:
             path=("filter",),
             now=self.now,
             time_zone=self.settings.time_zone,
+            on_relative_time=self.saw_relative_time,
         )
+
+    def saw_relative_time(self) -> None:
+        self.uses_relative_time = True
 
     def arguments(self, definition: GraphQLField, node: FieldNode) -> dict[str, Any]:
         return get_argument_values(definition, node, self.info.variable_values)

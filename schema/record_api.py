@@ -186,7 +186,6 @@ def resolve_root(_root: Any, info: GraphQLResolveInfo, **args: Any) -> Planned:
 
 
 PLAN_CACHE_SIZE = 500
-RELATIVE_TIME = re.compile(r"\b(now|today|yesterday|tomorrow|lastNDays|nextNDays|within)\b")
 
 
 def record_plan(
@@ -203,13 +202,6 @@ def record_plan(
         if source.count(f"${name}") == 2:  # declared, then used only here
             variables.pop(name, None)
     dependencies = json.dumps(variables, sort_keys=True, default=str)
-    if RELATIVE_TIME.search(source) or RELATIVE_TIME.search(dependencies):
-        # "today" and its kin are resolved when planning: such plans are not kept.
-        record_type = get_named_type(info.return_type)
-        assert isinstance(record_type, GraphQLObjectType)
-        return planner.records_by_id(
-            obj, sa.bindparam("ids", expanding=True), info.field_nodes, record_type, deleted=deleted
-        )
     key = (source, tuple(info.path.as_list()), deleted, dependencies)
     plans = context.api.plans
     statement = plans.get(key)
@@ -217,11 +209,12 @@ def record_plan(
         record_type = get_named_type(info.return_type)
         assert isinstance(record_type, GraphQLObjectType)
         ids: sa.BindParameter[Any] = sa.bindparam("ids", expanding=True)
-        statement = plans[key] = planner.records_by_id(
-            obj, ids, info.field_nodes, record_type, deleted=deleted
-        )
-        if len(plans) > PLAN_CACHE_SIZE:
-            plans.popitem(last=False)
+        statement = planner.records_by_id(obj, ids, info.field_nodes, record_type, deleted=deleted)
+        # "today" and its kin are resolved when planning: such plans are not kept.
+        if not planner.uses_relative_time:
+            plans[key] = statement
+            if len(plans) > PLAN_CACHE_SIZE:
+                plans.popitem(last=False)
     return statement
 
 

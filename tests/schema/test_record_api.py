@@ -516,5 +516,7 @@ def test_an_error_in_a_nested_argument_says_where_it_is(record_api: Run, company
 
 
 def test_a_bad_currency_code_points_at_the_api_spelling(record_api: Run):
-    answer = record_api('mutation { createDeal(input: {title: "x", price: {amount: "1", currencyCode: "XXQ"}}) { id } }')
+    answer = record_api(
+        'mutation { createDeal(input: {title: "x", price: {amount: "1", currencyCode: "XXQ"}}) { id } }'
+    )
     assert answer["errors"][0]["extensions"]["inputPath"] == ["input", "price", "currencyCode"]
