@@ -30,6 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from tessera.metadata.changes import find_object
 from tessera.metadata.fields import FieldValueError, field_type
 from tessera.metadata.fields.auto_number import AutoNumberType
 from tessera.metadata.model import SYSTEM_FIELDS, FieldDef, MetadataState, ObjectDef
@@ -168,7 +169,7 @@ class RecordService:
     ) -> tuple[ObjectDef, sa.Table, sa.ColumnElement[bool]]:
         workspace = get_workspace(conn, workspace_slug)
         state = load_state(conn, workspace)
-        obj = object_named(state, object_name)
+        obj = find_object(state, object_name, ("object",))
         tables = Tables(workspace.namespace(conn.dialect.name), state)
         table = tables.of(obj)
         condition = compile_filter(
@@ -182,7 +183,7 @@ class RecordService:
         with self.engine.connect() as conn:
             workspace = get_workspace(conn, workspace_slug)
             state = load_state(conn, workspace)
-            obj = object_named(state, object_name)
+            obj = find_object(state, object_name, ("object",))
             table = Tables(workspace.namespace(conn.dialect.name), state).of(obj)
             query = sa.select(table).where(table.c.id == record_id)
             if not include_deleted:
@@ -201,16 +202,6 @@ class DestroyEffects:
     blocking: list[str] = field(default_factory=list)
     blocking_fields: list[str] = field(default_factory=list)
     gone: set[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=set)
-
-
-def object_named(state: MetadataState, name: str) -> ObjectDef:
-    obj = state.object_named(name)
-    if obj is None:
-        known = ", ".join(o.api_name for o in state.objects) or "none yet"
-        raise NotFound.single(
-            "UNKNOWN_OBJECT", f"There is no object '{name}' (objects: {known}).", ("object",)
-        )
-    return obj
 
 
 class RecordWriter:
@@ -247,12 +238,12 @@ class RecordWriter:
 
     # -- create --------------------------------------------------------------------------
     def create(self, object_name: str, values: Mapping[str, Any]) -> Record:
-        obj = object_named(self.state, object_name)
+        obj = find_object(self.state, object_name, ("object",))
         with self.operation():
             return self._create(obj, [values], batch=False)[0]
 
     def create_many(self, object_name: str, values_list: Sequence[Mapping[str, Any]]) -> list[Record]:
-        obj = object_named(self.state, object_name)
+        obj = find_object(self.state, object_name, ("object",))
         if not isinstance(values_list, Sequence) or isinstance(values_list, str | bytes):
             raise TesseraError.single("INVALID_INPUT", "create_many takes a list of records' values.")
         if not values_list:
@@ -324,7 +315,7 @@ class RecordWriter:
 
     # -- update --------------------------------------------------------------------------
     def update(self, object_name: str, record_id: uuid.UUID, values: Mapping[str, Any]) -> Record:
-        obj = object_named(self.state, object_name)
+        obj = find_object(self.state, object_name, ("object",))
         with self.operation():
             current = self.live_record(obj, record_id)
             typed = self.update_values(obj, values)
@@ -333,7 +324,7 @@ class RecordWriter:
     def update_many(
         self, object_name: str, filter_doc: Mapping[str, Any] | None, values: Mapping[str, Any]
     ) -> list[Record]:
-        obj = object_named(self.state, object_name)
+        obj = find_object(self.state, object_name, ("object",))
         table = self.tables.of(obj)
         problems: list[Problem] = []
         condition: sa.ColumnElement[bool] | None = None
@@ -439,7 +430,7 @@ class RecordWriter:
         """Update the live record whose unique ``match_field`` equals the value given, or
         create one; ``(record, created)``. Two concurrent upserts of one new value both
         succeed: the one whose insert meets the other's row updates it."""
-        obj = object_named(self.state, object_name)
+        obj = find_object(self.state, object_name, ("object",))
         fld = obj.field_named(match_field)
         if fld is None or not fld.unique:
             unique = ", ".join(f.api_name for f in obj.fields if f.unique) or "none"
@@ -493,7 +484,7 @@ class RecordWriter:
     def delete(self, object_name: str, record_id: uuid.UUID) -> Record:
         """To the recycle bin: ``deleted_at`` is set, reads no longer show it, lookups to
         it read as empty; :meth:`restore` brings it back."""
-        obj = object_named(self.state, object_name)
+        obj = find_object(self.state, object_name, ("object",))
         table = self.tables.of(obj)
         with self.operation():
             before = self.live_record(obj, record_id)
@@ -508,7 +499,7 @@ class RecordWriter:
             return after
 
     def restore(self, object_name: str, record_id: uuid.UUID) -> Record:
-        obj = object_named(self.state, object_name)
+        obj = find_object(self.state, object_name, ("object",))
         table = self.tables.of(obj)
         with self.operation():
             before = self.any_record(obj, record_id)
@@ -531,7 +522,7 @@ class RecordWriter:
         empties the link (an ``updated`` event), ``cascade`` deletes them too (a
         ``destroyed`` event each). The database's foreign keys do the work; the records
         they touch are found first, one query per relation, for the error and the events."""
-        obj = object_named(self.state, object_name)
+        obj = find_object(self.state, object_name, ("object",))
         with self.operation():
             before = self.any_record(obj, record_id)
             effects = self.destroy_effects(obj, before)

@@ -5,7 +5,7 @@ so that no stack trace or internal detail reaches a client."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import strawberry
@@ -38,23 +38,31 @@ def api_path(path: Sequence[PathPart]) -> list[PathPart]:
     return out
 
 
-def to_graphql_error(exc: TesseraError) -> GraphQLError:
+def error_payload(
+    exc: TesseraError, path: Callable[[Sequence[PathPart]], list[PathPart]] = api_path
+) -> dict[str, Any]:
+    """``message`` and ``extensions`` (``code``, ``inputPath``, every problem) of a
+    GraphQL error for ``exc``; ``path`` writes input paths in the API's spelling."""
     problems: list[dict[str, Any]] = [
         {
             "code": p.code,
             "message": p.message,
-            "inputPath": api_path(p.path),
+            "inputPath": path(p.path),
             **({"details": p.details} if p.details else {}),
         }
         for p in exc.problems
     ]
     first = problems[0]
-    return GraphQLError(
-        first["message"]
-        if len(problems) == 1
-        else f"{first['message']} (and {len(problems) - 1} more problem(s))",
-        extensions={"code": first["code"], "inputPath": first["inputPath"], "problems": problems},
-    )
+    more = len(problems) - 1
+    return {
+        "message": first["message"] if not more else f"{first['message']} (and {more} more problem(s))",
+        "extensions": {"code": first["code"], "inputPath": first["inputPath"], "problems": problems},
+    }
+
+
+def to_graphql_error(exc: TesseraError) -> GraphQLError:
+    payload = error_payload(exc)
+    return GraphQLError(payload["message"], extensions=payload["extensions"])
 
 
 def is_unexpected(error: GraphQLError) -> bool:

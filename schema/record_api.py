@@ -51,6 +51,7 @@ from tessera.platform.errors import Path, TesseraError
 from tessera.platform.records import RecordService
 from tessera.platform.workspaces import get_workspace
 from tessera.schema.aggregates import Aggregator
+from tessera.schema.errors import error_payload
 from tessera.schema.query_limits import QueryLimits, check_limits
 from tessera.schema.read_planner import Planner, ReadSettings
 from tessera.schema.record_types import RecordSchemaBuilder, RootRole
@@ -522,25 +523,8 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
 
 
 def tessera_error(exc: TesseraError) -> dict[str, Any]:
-    problems = [
-        {
-            "code": p.code,
-            "message": p.message,
-            "inputPath": list(p.path),
-            **({"details": p.details} if p.details else {}),
-        }
-        for p in exc.problems
-    ]
-    first = problems[0]
-    message = (
-        first["message"]
-        if len(problems) == 1
-        else f"{first['message']} (and {len(problems) - 1} more problem(s))"
-    )
-    return {
-        "message": message,
-        "extensions": {"code": first["code"], "inputPath": first["inputPath"], "problems": problems},
-    }
+    """The error for ``exc``; record fields keep their api names in input paths."""
+    return error_payload(exc, path=list)
 
 
 def dumps(payload: Any) -> bytes:

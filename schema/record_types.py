@@ -35,6 +35,7 @@ from graphql import (
 
 from tessera.metadata.filters import DATE_PERIODS, SYSTEM_FIELD_KINDS, Operator, filter_operators
 from tessera.metadata.model import FieldDef, MetadataState, ObjectDef, Relation
+from tessera.schema.errors import camel_case
 
 RoleKind = Literal["value", "select", "multi_select", "currency", "lookup", "reverse", "typename"]
 RootKind = Literal[
@@ -73,11 +74,6 @@ class RootRole:
 
 def type_name(api_name: str) -> str:
     return "".join(part.capitalize() for part in api_name.split("_"))
-
-
-def camel_name(api_name: str) -> str:
-    head, *rest = api_name.split("_")
-    return head + "".join(part.capitalize() for part in rest)
 
 
 def _scalar(name: str, description: str) -> GraphQLScalarType:
@@ -543,7 +539,7 @@ class RecordSchemaBuilder:
         query: dict[str, GraphQLField] = {}
         mutation: dict[str, GraphQLField] = {}
         for obj in self.state.objects:
-            single, plural = camel_name(obj.api_name), camel_name(obj.plural_api_name)
+            single, plural = camel_case(obj.api_name), camel_case(obj.plural_api_name)
             singular_type, plural_type = type_name(obj.api_name), type_name(obj.plural_api_name)
             record = self.object_type(obj)
             id_arg = {"id": GraphQLArgument(GraphQLNonNull(GraphQLID))}

@@ -34,6 +34,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from tessera.metadata.changes import find_object
 from tessera.metadata.filters import check_filter
 from tessera.metadata.model import MetadataState
 from tessera.platform.errors import Path as ErrorPath
@@ -280,11 +281,10 @@ def _object_problems(holder: Mapping[str, Any], state: MetadataState, path: Erro
     name = holder.get("object")
     if name is None:
         return [Problem("INVALID_WORKFLOW", "Name the object.", (*path, "object"))]
-    if state.object_named(name) is None:
-        known = ", ".join(o.api_name for o in state.objects) or "none yet"
-        return [
-            Problem("UNKNOWN_OBJECT", f"There is no object '{name}' (objects: {known}).", (*path, "object"))
-        ]
+    try:
+        find_object(state, name, (*path, "object"))
+    except TesseraError as exc:
+        return list(exc.problems)
     return []
 
 
