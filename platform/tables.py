@@ -136,6 +136,8 @@ workflows = sa.Table(
     sa.Column("id", sa.Uuid, primary_key=True),
     sa.Column("name", sa.String(64), nullable=False),
     sa.Column("active_version", sa.Integer, nullable=True),
+    #: the secret an inbound webhook must present (webhook-triggered workflows)
+    sa.Column("webhook_secret", sa.String(64), nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("workspace_id", "name"),
@@ -177,4 +179,43 @@ workflow_runs = sa.Table(
     sa.Column("finished_at", UTCDateTime, nullable=True),
     # an event starts a workflow once, however often it is delivered
     sa.UniqueConstraint("workflow_id", "event_id"),
+    #: what started the run, once: ``event:<id>``, ``schedule:<tick>:<record>``,
+    #: ``relative:<record>:<due>``, ``manual:<id>``, ``webhook:<id>``
+    sa.Column("trigger_key", sa.String(200), nullable=True),
+    #: the trigger's data the steps' templates read (record, previous, trigger)
+    sa.Column("data", JSONValue, nullable=True),
+    #: the checkpoint: the output of every finished step, by step key; a resumed run
+    #: replays these instead of running the steps again
+    sa.Column("results", JSONValue, nullable=True),
+    #: failed attempts so far, by step key (the retry policy counts them)
+    sa.Column("attempts", JSONValue, nullable=True),
+    #: when a queued, waiting or retrying run is due
+    sa.Column("wake_at", UTCDateTime, nullable=True),
+    #: the worker (or dispatch) holding the run, until ``lease_until``; a run whose lease
+    #: ran out (its worker died) is dispatched again
+    sa.Column("lease_token", sa.Uuid, nullable=True),
+    sa.Column("lease_until", UTCDateTime, nullable=True),
+    #: the user the run writes as (the workflow's run_as), and its depth (loop guard)
+    sa.Column("actor", sa.Uuid, nullable=True),
+    sa.Column("depth", sa.Integer, nullable=False, server_default="0"),
+    sa.UniqueConstraint("workflow_id", "trigger_key"),
+    sa.Index("ix_workflow_runs_status_wake_at", "status", "wake_at"),
+)
+
+#: planned starts of schedule and relative-date workflows: one row per due time (and
+#: record, for relative dates); the scheduler starts the run and stamps ``fired_at``
+workflow_timers = sa.Table(
+    "workflow_timers",
+    platform_metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("workspace_id", sa.Uuid, sa.ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("workflow_id", sa.Uuid, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("record_id", sa.Uuid, nullable=True),
+    sa.Column("fire_at", UTCDateTime, nullable=False),
+    sa.Column("fired_at", UTCDateTime, nullable=True),
+    #: ``schedule`` (one row per workflow) or ``relative:<record id>``: planning again replaces it
+    sa.Column("key", sa.String(100), nullable=False),
+    sa.UniqueConstraint("workflow_id", "key"),
+    sa.Index("ix_workflow_timers_fired_at_fire_at", "fired_at", "fire_at"),
 )

@@ -19,13 +19,14 @@ settings:
   retry: {max_attempts: 3, backoff_seconds: 60}
 ```
 
-The engine that runs them is the next piece of the workflows issue; this module is the
-model every part shares.
+The engine (:mod:`tessera.workflows.engine`) runs them; this module is the model every
+part shares.
 """
 
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -39,6 +40,7 @@ from tessera.metadata.filters import check_filter
 from tessera.metadata.model import MetadataState
 from tessera.platform.errors import Path as ErrorPath
 from tessera.platform.errors import Problem, TesseraError, dedupe
+from tessera.workflows.timers import is_cron
 
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "workflow.schema.json"
 SCHEMA_ID = "https://tessera.dev/schemas/workflow.schema.json"
@@ -57,8 +59,15 @@ STEP_TYPES = (
     "create_record", "update_record", "delete_record", "find_records",
     "branch", "loop", "wait", "send_email", "http_request", "connector_action",
 )  # fmt: skip
-#: the step types the engine runs so far; activation refuses the others
-SUPPORTED_STEPS = frozenset({"create_record", "update_record", "delete_record", "find_records", "branch"})
+RECORD_STEPS = ("create_record", "update_record", "delete_record", "find_records")
+#: what each step type cannot do without
+STEP_NEEDS = {
+    "branch": ("if",),
+    "loop": ("over", "steps"),
+    "send_email": ("to", "subject"),
+    "http_request": ("url",),
+    "connector_action": ("connector", "action"),
+}
 #: change operators, on top of the filter language, in a trigger's condition
 CHANGE_OPERATORS = ("changed", "changed_from", "changed_to")
 TEMPLATE = re.compile(r"{{\s*(.*?)\s*}}")
@@ -239,36 +248,26 @@ def workflow_problems(document: Any, state: MetadataState) -> list[Problem]:
                             ("trigger", "offset"),
                         )
                     )
-    if trigger["type"] == "schedule" and not _is_cron(trigger.get("cron")):
+    if trigger["type"] == "schedule" and not is_cron(trigger.get("cron")):
         problems.append(
             Problem(
                 "INVALID_WORKFLOW",
-                "A schedule needs cron: five fields, e.g. '0 9 * * 1'.",
+                "A schedule needs cron: five valid fields (minute hour day month weekday), e.g. '0 9 * * 1'.",
                 ("trigger", "cron"),
+            )
+        )
+    run_as = document.get("settings", {}).get("run_as")
+    if run_as is not None and not _is_uuid(run_as):
+        problems.append(
+            Problem(
+                "INVALID_WORKFLOW",
+                "run_as is the id (a UUID) of the user the workflow writes as.",
+                ("settings", "run_as"),
             )
         )
     seen: dict[str, ErrorPath] = {}
     problems += _steps_problems(document["steps"], state, ("steps",), seen)
     return dedupe(problems)
-
-
-def unsupported_steps(steps: list[Any], path: ErrorPath = ("steps",)) -> list[Problem]:
-    """The steps the engine cannot run yet: a draft may hold them, an active version not."""
-    problems: list[Problem] = []
-    for i, step in enumerate(steps):
-        if step["type"] not in SUPPORTED_STEPS:
-            problems.append(
-                Problem(
-                    "STEP_NOT_SUPPORTED",
-                    f"'{step['type']}' steps are not run yet; this version runs: "
-                    f"{', '.join(sorted(SUPPORTED_STEPS))}.",
-                    (*path, i, "type"),
-                )
-            )
-        for key in ("then", "else", "steps"):
-            if key in step:
-                problems += unsupported_steps(step[key], (*path, i, key))
-    return problems
 
 
 def check_workflow(document: Any, state: MetadataState) -> None:
@@ -359,6 +358,19 @@ def _steps_problems(
                         "INVALID_WORKFLOW", "Say which record: record: '{{ record.id }}'.", (*at, "record")
                     )
                 )
+        for needed in STEP_NEEDS.get(kind, ()):
+            if needed not in step:
+                problems.append(
+                    Problem("INVALID_WORKFLOW", f"A {kind} step needs '{needed}'.", (*at, needed))
+                )
+        if kind == "wait" and ("duration" in step) == ("until" in step):
+            problems.append(
+                Problem(
+                    "INVALID_WORKFLOW",
+                    "A wait step needs either duration: {days: 3} or until: '{{ record.close_date }}'.",
+                    (*at, "duration"),
+                )
+            )
         for key in ("then", "else", "steps"):
             if key in step:
                 problems += _steps_problems(step[key], state, (*at, key), seen)
@@ -408,5 +420,9 @@ def _template_problems(value: Any, path: ErrorPath) -> list[Problem]:
     return []
 
 
-def _is_cron(value: Any) -> bool:
-    return isinstance(value, str) and len(value.split()) == 5
+def _is_uuid(value: Any) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True

@@ -9,20 +9,23 @@ have been active, so a run can keep the snapshot of the version it ran.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from tessera.metadata.storage import Tables
 from tessera.metadata.store import load_state
 from tessera.platform.database import write_transaction
 from tessera.platform.errors import NotFound, TesseraError
 from tessera.platform.tables import workflow_runs, workflow_versions, workflows
 from tessera.platform.workspaces import Workspace, get_workspace
-from tessera.workflows.definitions import check_workflow, unsupported_steps
+from tessera.workflows.definitions import check_workflow
+from tessera.workflows.timers import plan_on_activation, remove_timers
 
 
 @dataclass(frozen=True)
@@ -51,8 +54,17 @@ class WorkflowVersion:
 
 
 class WorkflowStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        time_zone: str = "UTC",
+    ) -> None:
         self.engine = engine
+        self.clock = clock
+        #: the zone of schedules' cron expressions and of relative dates on date fields
+        self.time_zone = time_zone
 
     def validate(self, workspace_slug: str, document: Any) -> None:
         """Raise :class:`TesseraError` listing what is wrong with ``document``."""
@@ -61,7 +73,7 @@ class WorkflowStore:
 
     def save_draft(self, workspace_slug: str, document: Any, *, actor: str = "system") -> WorkflowVersion:
         """Make ``document`` the draft of the workflow it names (created when new)."""
-        now = dt.datetime.now(dt.UTC)
+        now = self.clock()
         with write_transaction(self.engine) as conn:
             workspace = get_workspace(conn, workspace_slug)
             check_workflow(document, load_state(conn, workspace))
@@ -111,7 +123,7 @@ class WorkflowStore:
     def activate(self, workspace_slug: str, name: str, version: int | None = None) -> WorkflowVersion:
         """Make the draft (or ``version``) the active version; it is checked against the
         data model as it is now."""
-        now = dt.datetime.now(dt.UTC)
+        now = self.clock()
         with write_transaction(self.engine) as conn:
             workspace = get_workspace(conn, workspace_slug)
             workflow_id = self._require(conn, workspace, name)
@@ -131,10 +143,21 @@ class WorkflowStore:
                 raise NotFound.single(
                     "UNKNOWN_VERSION", f"Workflow '{name}' has no version {chosen}.", ("version",)
                 )
-            check_workflow(row[0], load_state(conn, workspace))
-            not_runnable = unsupported_steps(row[0]["steps"])
-            if not_runnable:
-                raise TesseraError(not_runnable)
+            state = load_state(conn, workspace)
+            check_workflow(row[0], state)
+            plan_on_activation(
+                conn,
+                Tables(workspace.namespace(conn.dialect.name), state),
+                workspace_id=workspace.id,
+                workflow_id=workflow_id,
+                version=chosen,
+                definition=row[0],
+                now=self.clock(),
+                time_zone=self.time_zone,
+            )
+            secret = {}
+            if row[0]["trigger"]["type"] == "webhook" and self.webhook_secret(conn, workflow_id) is None:
+                secret = {"webhook_secret": secrets.token_urlsafe(32)}
             conn.execute(
                 sa.update(workflow_versions)
                 .where(*self._key(workspace, workflow_id), workflow_versions.c.status == "active")
@@ -148,13 +171,13 @@ class WorkflowStore:
             conn.execute(
                 sa.update(workflows)
                 .where(workflows.c.workspace_id == workspace.id, workflows.c.id == workflow_id)
-                .values(active_version=chosen, updated_at=now)
+                .values(active_version=chosen, updated_at=now, **secret)
             )
         return self.version(workspace_slug, name, chosen)
 
     def deactivate(self, workspace_slug: str, name: str) -> None:
         """Stop running the workflow (its versions are kept)."""
-        now = dt.datetime.now(dt.UTC)
+        now = self.clock()
         with write_transaction(self.engine) as conn:
             workspace = get_workspace(conn, workspace_slug)
             workflow_id = self._require(conn, workspace, name)
@@ -168,6 +191,7 @@ class WorkflowStore:
                 .where(workflows.c.workspace_id == workspace.id, workflows.c.id == workflow_id)
                 .values(active_version=None, updated_at=now)
             )
+            remove_timers(conn, workflow_id)
 
     def versions(
         self, workspace_slug: str, name: str | None = None, *, status: str | None = None
@@ -246,6 +270,27 @@ class WorkflowStore:
                 )
                 for r in conn.execute(query).mappings()
             ]
+
+    def webhook(self, workspace_slug: str, name: str) -> tuple[uuid.UUID, str]:
+        """The id and secret of a webhook workflow (its address is ``/hooks/workflows/<id>``)."""
+        with self.engine.connect() as conn:
+            workspace = get_workspace(conn, workspace_slug)
+            workflow_id = self._require(conn, workspace, name)
+            secret = self.webhook_secret(conn, workflow_id)
+        if secret is None:
+            raise TesseraError.single(
+                "NOT_A_WEBHOOK",
+                f"Workflow '{name}' has no webhook: activate a version whose trigger is a webhook.",
+                ("name",),
+            )
+        return workflow_id, secret
+
+    @staticmethod
+    def webhook_secret(conn: Connection, workflow_id: uuid.UUID) -> str | None:
+        found: str | None = conn.execute(
+            sa.select(workflows.c.webhook_secret).where(workflows.c.id == workflow_id)
+        ).scalar()
+        return found
 
     # -- helpers -------------------------------------------------------------------------
     @staticmethod

@@ -209,12 +209,21 @@ def test_the_metadata_api_manages_versions(model: None, client: Any):
     assert missing["errors"][0]["extensions"]["code"] == "UNKNOWN_WORKFLOW"
 
 
-def test_a_draft_may_hold_steps_the_engine_does_not_run_yet(
-    model: None, workflows: WorkflowStore, workspace: str
-):
+def test_each_step_type_says_what_it_needs(model: None, workflows: WorkflowStore, workspace: str):
     document = load_workflow(DEAL_WON)
-    document["steps"][1]["then"].append({"id": "remind", "type": "wait", "duration": {"days": 3}})
-    workflows.save_draft(workspace, document)
+    document["steps"] += [
+        {"id": "pause", "type": "wait"},
+        {"id": "mail", "type": "send_email", "to": "a@example.com"},
+        {"id": "each", "type": "loop", "over": "{{ record.lines }}"},
+        {"id": "call", "type": "http_request"},
+    ]
+    document["settings"] = {"run_as": "the boss"}
     with pytest.raises(TesseraError) as caught:
-        workflows.activate(workspace, "deal_won_onboarding")
-    assert (caught.value.code, caught.value.path) == ("STEP_NOT_SUPPORTED", ("steps", 1, "then", 1, "type"))
+        workflows.save_draft(workspace, document)
+    assert {(p.code, p.path) for p in caught.value.problems} == {
+        ("INVALID_WORKFLOW", ("steps", 2, "duration")),
+        ("INVALID_WORKFLOW", ("steps", 3, "subject")),
+        ("INVALID_WORKFLOW", ("steps", 4, "steps")),
+        ("INVALID_WORKFLOW", ("steps", 5, "url")),
+        ("INVALID_WORKFLOW", ("settings", "run_as")),
+    }
