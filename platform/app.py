@@ -29,7 +29,7 @@ from tessera.schema.query_limits import QueryLimits
 from tessera.schema.read_planner import ReadSettings
 from tessera.schema.record_api import GraphQLRequest, RecordAPI, dumps
 from tessera.workflows.delivery import DeliveryRuntime
-from tessera.workflows.engine import WorkflowEngine
+from tessera.workflows.runtime import build_workflow_engine
 from tessera.workflows.store import WorkflowStore
 
 WORKSPACE_HEADER = "x-tessera-workspace"
@@ -153,9 +153,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         # The embedded default needs no broker: events are processed in this process.
         runtime = None
         if settings.broker_url.startswith("stub:"):
-            workflows = WorkflowEngine(engine, time_zone=settings.time_zone)
             runtime = DeliveryRuntime(
-                engine, settings.broker_url, handlers=[workflows.handle], worker_threads=2
+                engine,
+                settings.broker_url,
+                workflows=build_workflow_engine(engine, settings),
+                worker_threads=2,
             )
             runtime.start()
         try:

@@ -153,12 +153,14 @@ def worker(services: Services, threads: int) -> None:
     import threading
 
     from tessera.workflows.delivery import DeliveryRuntime
-    from tessera.workflows.engine import WorkflowEngine
+    from tessera.workflows.runtime import build_workflow_engine
 
     initialize(services)
-    workflows = WorkflowEngine(services.engine, time_zone=services.settings.time_zone)
     runtime = DeliveryRuntime(
-        services.engine, services.settings.broker_url, handlers=[workflows.handle], worker_threads=threads
+        services.engine,
+        services.settings.broker_url,
+        workflows=build_workflow_engine(services.engine, services.settings),
+        worker_threads=threads,
     )
     stopped = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -29,6 +29,9 @@ class Settings:
     max_query_aliases: int = 50
     max_query_tokens: int = 5000
     max_query_cost: int = 100_000
+    mail_url: str = "log://"
+    allow_private_urls: bool = False
+    workflow_lease_seconds: int = 300
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -49,6 +52,9 @@ class Settings:
             max_query_aliases=int(env.get("TESSERA_MAX_QUERY_ALIASES", "50")),
             max_query_tokens=int(env.get("TESSERA_MAX_QUERY_TOKENS", "5000")),
             max_query_cost=int(env.get("TESSERA_MAX_QUERY_COST", "100000")),
+            mail_url=env.get("TESSERA_MAIL_URL", "log://"),
+            allow_private_urls=env.get("TESSERA_ALLOW_PRIVATE_URLS", "false").lower() in ("1", "true", "yes"),
+            workflow_lease_seconds=int(env.get("TESSERA_WORKFLOW_LEASE_SECONDS", "300")),
         )
 
     def describe(self) -> list[tuple[str, str, str]]:
@@ -75,4 +81,9 @@ SETTING_HELP = {
     "max_query_aliases": "most aliased fields in one GraphQL query (default: 50)",
     "max_query_tokens": "most tokens in one GraphQL document (default: 5000)",
     "max_query_cost": "largest query cost: root page sizes x nested page sizes (default: 100000)",
+    "mail_url": "how workflows send email: log:// (written to the log), smtp://user:pw@host:25, "
+    "smtp+starttls://…:587, smtps://…:465; ?from=address sets the sender (default: log://)",
+    "allow_private_urls": "let workflow HTTP steps call loopback and private addresses (default: false)",
+    "workflow_lease_seconds": "how long a worker holds a workflow run between two steps before another "
+    "worker may take it over, should it have died (default: 300)",
 }

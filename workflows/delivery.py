@@ -33,6 +33,8 @@ from sqlalchemy.engine import Engine
 
 from tessera.platform.database import write_transaction
 from tessera.platform.tables import record_events
+from tessera.workflows.engine import WorkflowEngine
+from tessera.workflows.scheduler import RUN_QUEUE, WorkflowScheduler, register_run_actor
 
 logger = logging.getLogger("tessera.delivery")
 
@@ -179,9 +181,10 @@ class OutboxDispatcher:
 
 
 class DeliveryRuntime:
-    """A broker, its worker threads and the dispatcher loop, started and stopped together:
-    what ``tessera worker`` runs, and what ``tessera serve`` runs in-process on the
-    embedded default (``stub://``)."""
+    """A broker, its worker threads, the outbox dispatcher and the workflow scheduler,
+    started and stopped together: what ``tessera worker`` runs, and what ``tessera serve``
+    runs in-process on the embedded default (``stub://``). With ``workflows``, the engine
+    handles record events and its runs are executed here."""
 
     def __init__(
         self,
@@ -189,29 +192,40 @@ class DeliveryRuntime:
         broker_url: str,
         *,
         handlers: Sequence[EventHandler] = (),
+        workflows: WorkflowEngine | None = None,
         worker_threads: int = 4,
         redeliver_after: dt.timedelta = dt.timedelta(minutes=5),
     ) -> None:
         self.broker = create_broker(broker_url)
+        if workflows is not None:
+            handlers = [*handlers, workflows.handle]
         self.processor = EventProcessor(engine, handlers)
         self.actor = register_actor(self.broker, self.processor)
         self.dispatcher = OutboxDispatcher(engine, self.actor, redeliver_after=redeliver_after)
+        queues = {QUEUE}
+        self.scheduler: WorkflowScheduler | None = None
+        if workflows is not None:
+            self.scheduler = WorkflowScheduler(workflows, register_run_actor(self.broker, workflows))
+            queues.add(RUN_QUEUE)
         self.worker = dramatiq.Worker(
-            self.broker, queues={QUEUE}, worker_threads=worker_threads, worker_timeout=100
+            self.broker, queues=queues, worker_threads=worker_threads, worker_timeout=100
         )
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
         self.worker.start()
-        self._thread = threading.Thread(
-            target=self.dispatcher.run, args=(self._stop,), name="tessera-dispatcher", daemon=True
-        )
-        self._thread.start()
+        loops = [("tessera-dispatcher", self.dispatcher.run)]
+        if self.scheduler is not None:
+            loops.append(("tessera-scheduler", self.scheduler.run))
+        for name, loop in loops:
+            thread = threading.Thread(target=loop, args=(self._stop,), name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        for thread in self._threads:
+            thread.join(timeout=10)
         self.worker.stop()
         self.broker.close()

@@ -1,0 +1,281 @@
+"""The scheduler: fires due timers and hands due runs to workers.
+
+Every worker process runs one loop of it (``tessera worker``, and ``tessera serve`` on the
+embedded default). Each tick it
+
+1. **fires timers** that are due — a schedule's tick starts a run per matching record, a
+   relative date starts the run of its record — writing the runs and moving or stamping
+   the timer in one transaction (each tick fires once, however many schedulers run);
+2. **dispatches runs** that are due: queued, waiting whose time has come, and running
+   whose lease ran out (the worker died). It stamps a dispatch token and a lease on each,
+   commits, then sends ``run_workflow(run_id, token)`` to the broker; a message lost on the
+   way is sent again when that lease runs out.
+
+The worker's actor claims the run with the token (:meth:`WorkflowEngine.resume`): of two
+deliveries of one message, one runs it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import dramatiq
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from tessera.metadata.storage import Tables
+from tessera.metadata.store import load_state
+from tessera.platform.database import write_transaction
+from tessera.platform.filtering import compile_filter
+from tessera.platform.records import record_from_row, record_json
+from tessera.platform.tables import workflow_runs, workflow_timers, workflow_versions, workflows, workspaces
+from tessera.platform.workspaces import get_workspace
+from tessera.workflows.engine import PENDING, WorkflowEngine
+from tessera.workflows.store import WorkflowVersion
+from tessera.workflows.timers import SCHEDULE_KEY, due_time, next_tick, set_timer
+
+logger = logging.getLogger("tessera.workflows")
+RUN_QUEUE = "tessera_workflow_runs"
+RUN_ACTOR = "run_workflow"
+#: the most records one schedule tick starts runs for
+SCHEDULE_LIMIT = 10_000
+
+
+def register_run_actor(
+    broker: dramatiq.Broker, workflows: WorkflowEngine
+) -> dramatiq.Actor[[str, str], None]:
+    """The actor that executes workflow runs, on ``broker``."""
+
+    def run_workflow(run_id: str, dispatch_token: str) -> None:
+        workflows.resume(uuid.UUID(run_id), uuid.UUID(dispatch_token))
+
+    return dramatiq.Actor(
+        run_workflow,
+        broker=broker,
+        actor_name=RUN_ACTOR,
+        queue_name=RUN_QUEUE,
+        priority=0,
+        # The engine retries steps itself (per the workflow's policy); a failing message
+        # is a fault the lease recovers from, not something to redeliver twenty times.
+        options={"max_retries": 0},
+    )
+
+
+class WorkflowScheduler:
+    def __init__(
+        self,
+        workflows: WorkflowEngine,
+        actor: dramatiq.Actor[[str, str], None] | None,
+        *,
+        batch_size: int = 500,
+        redispatch_after: dt.timedelta = dt.timedelta(minutes=1),
+    ) -> None:
+        self.workflows = workflows
+        self.engine = workflows.engine
+        self.actor = actor
+        self.batch_size = batch_size
+        self.redispatch_after = redispatch_after
+
+    def tick(self) -> int:
+        """Fire due timers, then dispatch due runs; the number of runs dispatched."""
+        self.fire_timers()
+        return self.dispatch_runs()
+
+    def run(self, stop: threading.Event, interval: float = 0.2) -> None:
+        """Tick until ``stop`` is set."""
+        while not stop.is_set():
+            try:
+                sent = self.tick()
+            except Exception:  # a database or broker outage: log, wait, go on
+                logger.exception("the workflow scheduler's tick failed; retrying")
+                sent = 0
+            if not sent:
+                stop.wait(interval)
+
+    # -- runs ----------------------------------------------------------------------------
+    def claim_runs(self) -> list[tuple[uuid.UUID, uuid.UUID]]:
+        """Stamp a dispatch token on the due runs; (run id, token) pairs to send."""
+        now = self.workflows.clock()
+        due = sa.and_(
+            workflow_runs.c.status.in_(PENDING),
+            sa.or_(workflow_runs.c.wake_at.is_(None), workflow_runs.c.wake_at <= now),
+            sa.or_(workflow_runs.c.lease_until.is_(None), workflow_runs.c.lease_until < now),
+        )
+        with self.engine.connect() as conn:
+            # A read first: an idle scheduler takes no write lock (SQLite has one).
+            if conn.execute(sa.select(workflow_runs.c.id).where(due).limit(1)).first() is None:
+                return []
+        claimed: list[tuple[uuid.UUID, uuid.UUID]] = []
+        with write_transaction(self.engine) as conn:
+            query = sa.select(workflow_runs.c.id).where(due).order_by(workflow_runs.c.wake_at)
+            query = query.limit(self.batch_size)
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            for run_id in conn.execute(query).scalars().all():
+                token = uuid.uuid4()
+                conn.execute(
+                    sa.update(workflow_runs)
+                    .where(workflow_runs.c.id == run_id)
+                    .values(lease_token=token, lease_until=now + self.redispatch_after)
+                )
+                claimed.append((run_id, token))
+        return claimed
+
+    def dispatch_runs(self) -> int:
+        claimed = self.claim_runs()
+        for run_id, token in claimed:
+            if self.actor is None:
+                self.workflows.resume(run_id, token)  # no broker: run here (tests, one-shot CLI)
+            else:
+                self.actor.send(str(run_id), str(token))
+        return len(claimed)
+
+    # -- timers --------------------------------------------------------------------------
+    def fire_timers(self) -> int:
+        """Start the runs of the due timers; the number of timers fired."""
+        now = self.workflows.clock()
+        due = sa.and_(workflow_timers.c.fired_at.is_(None), workflow_timers.c.fire_at <= now)
+        with self.engine.connect() as conn:
+            if conn.execute(sa.select(workflow_timers.c.id).where(due).limit(1)).first() is None:
+                return 0
+        with write_transaction(self.engine) as conn:
+            query = sa.select(workflow_timers).where(due).order_by(workflow_timers.c.fire_at)
+            query = query.limit(self.batch_size)
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            timers = [dict(row) for row in conn.execute(query).mappings()]
+            models: dict[uuid.UUID, tuple[str, Tables]] = {}
+            for timer in timers:
+                self.fire(conn, timer, now, models)
+        return len(timers)
+
+    def fire(
+        self,
+        conn: Connection,
+        timer: Mapping[str, Any],
+        now: dt.datetime,
+        models: dict[uuid.UUID, tuple[str, Tables]],
+    ) -> None:
+        where = workflow_timers.c.id == timer["id"]
+        version = self.active_version(conn, timer)
+        if version is None or version.version != timer["version"]:
+            conn.execute(sa.delete(workflow_timers).where(where))  # a stale plan: nothing to run
+            return
+        if timer["workspace_id"] not in models:
+            slug = conn.execute(
+                sa.select(workspaces.c.slug).where(workspaces.c.id == timer["workspace_id"])
+            ).scalar_one()
+            workspace = get_workspace(conn, slug)
+            tables = Tables(workspace.namespace(conn.dialect.name), load_state(conn, workspace))
+            models[timer["workspace_id"]] = (slug, tables)
+        slug, tables = models[timer["workspace_id"]]
+        trigger = version.definition["trigger"]
+        obj = tables.state.object_named(trigger["object"])
+        if obj is None:
+            conn.execute(sa.delete(workflow_timers).where(where))
+            return
+        table = tables.of(obj)
+        tz = self.workflows.time_zone
+        fire_at: dt.datetime = timer["fire_at"]
+        if timer["key"] == SCHEDULE_KEY:
+            condition = compile_filter(
+                trigger.get("filter") or {},
+                obj,
+                table,
+                tables,
+                path=("trigger", "filter"),
+                now=now,
+                time_zone=tz,
+            )
+            rows = conn.execute(
+                sa.select(table)
+                .where(table.c.deleted_at.is_(None), condition)
+                .order_by(table.c.created_at, table.c.id)
+                .limit(SCHEDULE_LIMIT)
+            ).mappings()
+            for row in list(rows):
+                record = record_json(obj, record_from_row(obj, row))
+                self.workflows.start(
+                    slug,
+                    version,
+                    trigger_key=f"schedule:{fire_at.isoformat()}:{record['id']}",
+                    data=self.workflows.trigger_data(version, "schedule", record=record),
+                    record_id=row["id"],
+                    conn=conn,
+                )
+            # The next tick after now: ticks missed while no scheduler ran fire once, not each.
+            conn.execute(
+                sa.update(workflow_timers)
+                .where(where)
+                .values(fire_at=next_tick(trigger["cron"], max(fire_at, now), tz))
+            )
+            return
+        row = (
+            conn.execute(
+                sa.select(table).where(table.c.id == timer["record_id"], table.c.deleted_at.is_(None))
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            conn.execute(sa.delete(workflow_timers).where(where))
+            return
+        record = record_json(obj, record_from_row(obj, row))
+        should_fire_at = due_time(trigger, record, tz)
+        if should_fire_at != fire_at:  # the date moved and no event re-planned it yet
+            set_timer(
+                conn,
+                workspace_id=timer["workspace_id"],
+                workflow_id=timer["workflow_id"],
+                version=timer["version"],
+                key=timer["key"],
+                fire_at=should_fire_at,
+                record_id=timer["record_id"],
+            )
+            return
+        self.workflows.start(
+            slug,
+            version,
+            trigger_key=f"relative:{record['id']}:{fire_at.isoformat()}",
+            data=self.workflows.trigger_data(version, "relative_date", record=record),
+            record_id=row["id"],
+            conn=conn,
+        )
+        conn.execute(sa.update(workflow_timers).where(where).values(fired_at=now))
+
+    @staticmethod
+    def active_version(conn: Connection, timer: Mapping[str, Any]) -> WorkflowVersion | None:
+        row = (
+            conn.execute(
+                sa.select(workflow_versions, workflows.c.name)
+                .join(
+                    workflows,
+                    sa.and_(
+                        workflows.c.workspace_id == workflow_versions.c.workspace_id,
+                        workflows.c.id == workflow_versions.c.workflow_id,
+                    ),
+                )
+                .where(
+                    workflow_versions.c.workflow_id == timer["workflow_id"],
+                    workflow_versions.c.status == "active",
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return None
+        return WorkflowVersion(
+            row["workflow_id"],
+            row["name"],
+            row["version"],
+            row["status"],
+            row["definition"],
+            row["created_by"],
+            row["created_at"],
+        )
