@@ -23,12 +23,14 @@ from strawberry.http.ides import get_graphql_ide_html
 from tessera.metadata.store import MetadataStore
 from tessera.platform.database import create_engine
 from tessera.platform.settings import Settings
+from tessera.platform.webhooks import receive_workflow_webhook
 from tessera.platform.workspaces import WorkspaceService
 from tessera.schema.metadata_api import MetadataContext, build_metadata_schema
 from tessera.schema.query_limits import QueryLimits
 from tessera.schema.read_planner import ReadSettings
 from tessera.schema.record_api import GraphQLRequest, RecordAPI, dumps
 from tessera.workflows.delivery import DeliveryRuntime
+from tessera.workflows.engine import WorkflowEngine
 from tessera.workflows.runtime import build_workflow_engine
 from tessera.workflows.store import WorkflowStore
 
@@ -41,7 +43,8 @@ class MetadataGraphQL(GraphQL[MetadataContext, None]):
         super().__init__(build_metadata_schema(), graphql_ide="graphiql")
         self.settings = settings
         self.store = store
-        self.workflows = WorkflowStore(engine)
+        self.workflows = WorkflowStore(engine, time_zone=settings.time_zone)
+        self.runner = WorkflowEngine(engine, time_zone=settings.time_zone)
         self.workspaces = WorkspaceService(engine)
 
     async def get_context(
@@ -53,6 +56,7 @@ class MetadataGraphQL(GraphQL[MetadataContext, None]):
             workspace=request.headers.get(WORKSPACE_HEADER) or self.settings.default_workspace,
             actor="api",
             workflows=self.workflows,
+            runner=self.runner,
         )
 
 
@@ -177,6 +181,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                 methods=["GET", "POST"],
             ),
             Route("/healthz", healthz, name="healthz"),
+            Route(
+                "/hooks/workflows/{workflow_id}",
+                receive_workflow_webhook(WorkflowEngine(engine, time_zone=settings.time_zone)),
+                name="workflow-webhook",
+                methods=["POST"],
+            ),
             # A route, not a mount: a mount would redirect POST /graphql/metadata to a trailing
             # slash, and clients such as curl do not follow redirects of a POST.
             Route(

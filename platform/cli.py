@@ -27,6 +27,7 @@ from tessera.platform.errors import TesseraError
 from tessera.platform.settings import Settings
 from tessera.platform.workspaces import WorkspaceService
 from tessera.schema.record_api import SchemaCache
+from tessera.workflows.store import WorkflowStore
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -173,6 +174,10 @@ def worker(services: Services, threads: int) -> None:
         runtime.stop()
 
 
+def workflow_store(services: Services) -> WorkflowStore:
+    return WorkflowStore(services.engine, time_zone=services.settings.time_zone)
+
+
 @main.group()
 def workspace() -> None:
     """Create and list workspaces."""
@@ -283,10 +288,9 @@ def workflow() -> None:
 def workflow_apply(services: Services, file: Path, workspace: str | None, activate: bool) -> None:
     """Save FILE (YAML or JSON) as the draft of the workflow it names."""
     from tessera.workflows.definitions import load_workflow
-    from tessera.workflows.store import WorkflowStore
 
     slug = workspace or services.settings.default_workspace
-    store = WorkflowStore(services.engine)
+    store = workflow_store(services)
     saved = store.save_draft(slug, load_workflow(file.read_text()), actor="cli")
     click.echo(f"saved '{saved.name}' version {saved.version} as a draft")
     if activate:
@@ -304,9 +308,8 @@ def workflow_apply(services: Services, file: Path, workspace: str | None, activa
 @reports_errors
 def workflow_activate(services: Services, name: str, version: int | None, workspace: str | None) -> None:
     """Make the draft (or a version) of workflow NAME the one that runs."""
-    from tessera.workflows.store import WorkflowStore
 
-    active = WorkflowStore(services.engine).activate(
+    active = workflow_store(services).activate(
         workspace or services.settings.default_workspace, name, version
     )
     click.echo(f"activated '{name}' version {active.version}")
@@ -319,9 +322,8 @@ def workflow_activate(services: Services, name: str, version: int | None, worksp
 @reports_errors
 def workflow_deactivate(services: Services, name: str, workspace: str | None) -> None:
     """Stop running workflow NAME (its versions are kept)."""
-    from tessera.workflows.store import WorkflowStore
 
-    WorkflowStore(services.engine).deactivate(workspace or services.settings.default_workspace, name)
+    workflow_store(services).deactivate(workspace or services.settings.default_workspace, name)
     click.echo(f"deactivated '{name}'")
 
 
@@ -331,9 +333,8 @@ def workflow_deactivate(services: Services, name: str, workspace: str | None) ->
 @reports_errors
 def workflow_list(services: Services, workspace: str | None) -> None:
     """Every workflow version, newest first."""
-    from tessera.workflows.store import WorkflowStore
 
-    for v in WorkflowStore(services.engine).versions(workspace or services.settings.default_workspace):
+    for v in workflow_store(services).versions(workspace or services.settings.default_workspace):
         click.echo(f"{v.name}\tv{v.version}\t{v.status}\t{v.created_at:%Y-%m-%d %H:%M:%S}\t{v.created_by}")
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any, TypeVar
 
 import strawberry
@@ -32,12 +32,15 @@ from tessera.schema.metadata_types import (
     ReorderFieldsInput,
     UpdateFieldInput,
     UpdateObjectInput,
+    WorkflowRunFilter,
     WorkflowRunType,
     WorkflowVersionType,
+    WorkflowWebhookType,
     WorkspaceType,
     field_type_infos,
     given,
 )
+from tessera.workflows.engine import WorkflowEngine
 from tessera.workflows.store import WorkflowStore
 
 T = TypeVar("T")
@@ -52,6 +55,8 @@ class MetadataContext:
     workspace: str
     actor: str
     workflows: WorkflowStore
+    #: queues runs (runWorkflow, retries); workers execute them
+    runner: WorkflowEngine
 
 
 async def call(function: Callable[[], T]) -> T:
@@ -102,18 +107,33 @@ class Query:
     async def workflow_runs(
         self,
         info: Info[MetadataContext, Any],
-        workflow: str | None = None,
-        status: str | None = None,
-        record_id: uuid.UUID | None = None,
+        filter: WorkflowRunFilter | None = None,  # noqa: A002 - the API's name for it
+        workflow: Annotated[str | None, strawberry.argument(description="as filter.workflow")] = None,
+        status: Annotated[str | None, strawberry.argument(description="as filter.status")] = None,
+        record_id: Annotated[uuid.UUID | None, strawberry.argument(description="as filter.recordId")] = None,
         limit: int = 50,
     ) -> list[WorkflowRunType]:
         ctx = context(info)
-        runs = await call(
-            lambda: ctx.workflows.runs(
-                ctx.workspace, workflow=workflow, status=status, record_id=record_id, limit=min(limit, 500)
-            )
+        where = (filter or WorkflowRunFilter()).to_filter()
+        where = replace(
+            where,
+            workflow=workflow or where.workflow,
+            statuses=(status,) if status else where.statuses,
+            record_id=record_id or where.record_id,
         )
+        runs = await call(lambda: ctx.workflows.runs(ctx.workspace, where, limit=max(1, min(limit, 500))))
         return [WorkflowRunType.of(r) for r in runs]
+
+    @strawberry.field(description="One workflow run, with its steps.")
+    async def workflow_run(self, info: Info[MetadataContext, Any], id: uuid.UUID) -> WorkflowRunType:  # noqa: A002
+        ctx = context(info)
+        return WorkflowRunType.of(await call(lambda: ctx.workflows.run(ctx.workspace, id)))
+
+    @strawberry.field(description="The address and secret of a webhook-triggered workflow.")
+    async def workflow_webhook(self, info: Info[MetadataContext, Any], name: str) -> WorkflowWebhookType:
+        ctx = context(info)
+        workflow_id, secret = await call(lambda: ctx.workflows.webhook(ctx.workspace, name))
+        return WorkflowWebhookType(path=f"/hooks/workflows/{workflow_id}", secret=secret)
 
     @strawberry.field(description="Applied changes, newest first.")
     async def change_log(
@@ -306,6 +326,31 @@ class WorkflowMutation:
         ctx = context(info)
         await call(lambda: ctx.workflows.deactivate(ctx.workspace, name))
         return True
+
+    @strawberry.mutation(
+        description="Run a workflow's active version now on these records (its trigger's object); "
+        "the ids of the queued runs."
+    )
+    async def run_workflow(
+        self,
+        info: Info[MetadataContext, Any],
+        workflow_id: Annotated[str, strawberry.argument(description="the workflow's id or name")],
+        record_ids: Annotated[list[uuid.UUID], strawberry.argument(description="records of its object")],
+    ) -> list[uuid.UUID]:
+        ctx = context(info)
+        return await call(lambda: ctx.runner.run_manually(ctx.workspace, workflow_id, record_ids))
+
+    @strawberry.mutation(description="Run a failed run again from its failed step; the run, queued.")
+    async def retry_workflow_run(self, info: Info[MetadataContext, Any], id: uuid.UUID) -> WorkflowRunType:  # noqa: A002
+        ctx = context(info)
+        await call(lambda: ctx.runner.retry(ctx.workspace, id))
+        return WorkflowRunType.of(await call(lambda: ctx.workflows.run(ctx.workspace, id)))
+
+    @strawberry.mutation(description="Stop a run that has not finished; the run, cancelled.")
+    async def cancel_workflow_run(self, info: Info[MetadataContext, Any], id: uuid.UUID) -> WorkflowRunType:  # noqa: A002
+        ctx = context(info)
+        await call(lambda: ctx.runner.cancel(ctx.workspace, id))
+        return WorkflowRunType.of(await call(lambda: ctx.workflows.run(ctx.workspace, id)))
 
 
 @strawberry.type

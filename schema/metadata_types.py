@@ -14,7 +14,7 @@ from tessera.metadata.model import FieldDef, MetadataState, ObjectDef
 from tessera.metadata.plan import DataLoss
 from tessera.metadata.store import ApplyResult, ChangeLogEntry
 from tessera.platform.workspaces import Workspace
-from tessera.workflows.store import WorkflowRun, WorkflowVersion
+from tessera.workflows.store import RunFilter, WorkflowRun, WorkflowVersion
 
 
 @strawberry.type(description="A field of an object.")
@@ -125,15 +125,21 @@ class WorkflowRunType:
     id: uuid.UUID
     workflow: str
     version: int
-    status: str = strawberry.field(description="running, succeeded or failed")
+    status: str = strawberry.field(
+        description="queued, running, waiting (a wait step, or a failed step's next attempt), "
+        "succeeded, failed or cancelled"
+    )
+    trigger: str = strawberry.field(description="what started it: event, schedule, relative, manual, webhook")
     record_id: uuid.UUID | None
     event_id: uuid.UUID | None
     steps: JSON = strawberry.field(
-        description="Each step: id, type, status, input, output, error, timings, attempt."
+        description="Each attempt of each step: key, id, type, status, input, output, error, "
+        "timings, attempt."
     )
     error: str | None
     created_at: dt.datetime
     finished_at: dt.datetime | None
+    wake_at: dt.datetime | None = strawberry.field(description="when a waiting run goes on")
 
     @classmethod
     def of(cls, run: WorkflowRun) -> WorkflowRunType:
@@ -146,6 +152,8 @@ class WorkflowRunType:
             event_id=run.event_id,
             steps=JSON(run.steps),
             error=run.error,
+            trigger=run.trigger,
+            wake_at=run.wake_at,
             created_at=run.created_at,
             finished_at=run.finished_at,
         )
@@ -357,3 +365,31 @@ def given(value: Any, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
             attr = str(attr)
         out[name] = attr
     return out
+
+
+@strawberry.input(description="Which workflow runs to list; every given condition holds.")
+class WorkflowRunFilter:
+    workflow: str | None = None
+    status: list[str] | None = strawberry.field(default=None, description="any of these statuses")
+    record_id: uuid.UUID | None = None
+    trigger: str | None = strawberry.field(
+        default=None, description="event, schedule, relative, manual or webhook"
+    )
+    created_after: dt.datetime | None = None
+    created_before: dt.datetime | None = None
+
+    def to_filter(self) -> RunFilter:
+        return RunFilter(
+            workflow=self.workflow,
+            statuses=tuple(self.status or ()),
+            record_id=self.record_id,
+            trigger=self.trigger,
+            created_after=self.created_after,
+            created_before=self.created_before,
+        )
+
+
+@strawberry.type(name="WorkflowWebhook", description="Where a webhook workflow is called, and its secret.")
+class WorkflowWebhookType:
+    path: str = strawberry.field(description="POST JSON here, with the header Authorization: Bearer <secret>")
+    secret: str

@@ -26,6 +26,7 @@ Values come from templates — value paths such as ``{{ record.amount }}`` or
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import logging
 import re
 import uuid
@@ -36,12 +37,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from tessera.metadata.changes import find_object
 from tessera.metadata.storage import Tables
 from tessera.metadata.store import load_state
 from tessera.platform.database import write_transaction
 from tessera.platform.errors import NotFound, TesseraError
-from tessera.platform.records import RecordService, RecordWriter, record_json
-from tessera.platform.tables import workflow_runs, workspaces
+from tessera.platform.records import RecordService, RecordWriter, record_from_row, record_json
+from tessera.platform.tables import workflow_runs, workflows, workspaces
 from tessera.platform.workspaces import get_workspace
 from tessera.workflows.actions import ActionCall, ActionFailed, ActionRegistry
 from tessera.workflows.definitions import RECORD_STEPS, TEMPLATE
@@ -155,7 +157,7 @@ class WorkflowEngine:
         self.time_zone = time_zone
         self.actions = actions or ActionRegistry()
         self.lease = lease
-        self.workflows = WorkflowStore(engine)
+        self.workflows = WorkflowStore(engine, clock=clock, time_zone=time_zone)
 
     # -- starting runs -------------------------------------------------------------------
     def handle(self, event: Mapping[str, Any]) -> None:
@@ -656,17 +658,26 @@ class WorkflowEngine:
         if not record_ids:
             raise TesseraError.single("INVALID_VALUE", "Name at least one record.", ("recordIds",))
         started: list[uuid.UUID] = []
-        records = RecordService(self.engine, clock=self.clock, time_zone=self.time_zone)
         with write_transaction(self.engine) as conn:
-            obj = load_state(conn, get_workspace(conn, slug)).object_named(obj_name)
+            workspace = get_workspace(conn, slug)
+            state = load_state(conn, workspace)
+            obj = find_object(state, obj_name, ("workflowId",))
+            table = Tables(workspace.namespace(conn.dialect.name), state).of(obj)
             for index, record_id in enumerate(record_ids):
-                record = records.get(slug, obj_name, record_id)
-                if record is None:
+                row = (
+                    conn.execute(
+                        sa.select(table).where(table.c.id == record_id, table.c.deleted_at.is_(None))
+                    )
+                    .mappings()
+                    .first()
+                )
+                if row is None:
                     raise NotFound.single(
                         "RECORD_NOT_FOUND",
                         f"There is no {obj_name} with id {record_id}.",
                         ("recordIds", index),
                     )
+                record = record_from_row(obj, row)
                 run_id = self.start(
                     slug,
                     version,
@@ -679,21 +690,32 @@ class WorkflowEngine:
                 started.append(run_id)
         return started
 
-    def receive_webhook(self, slug: str, workflow_id: uuid.UUID, payload: Any) -> uuid.UUID:
-        """Queue a run of a webhook-triggered workflow with ``payload`` as its trigger data."""
-        version = next(
-            (v for v in self.workflows.active(slug) if v.workflow_id == workflow_id),
-            None,
-        )
+    def receive_webhook(self, workflow_id: uuid.UUID, secret: str, payload: Any) -> uuid.UUID:
+        """Queue a run of a webhook-triggered workflow with ``payload`` as its trigger data
+        (``{{ trigger.data.… }}``), when ``secret`` is the workflow's."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(workflows.c.webhook_secret, workspaces.c.slug)
+                .join(workspaces, workspaces.c.id == workflows.c.workspace_id)
+                .where(workflows.c.id == workflow_id)
+            ).first()
+        # Compared in constant time; an unknown workflow and a wrong secret answer alike.
+        if row is None or row.webhook_secret is None or not hmac.compare_digest(row.webhook_secret, secret):
+            raise NotFound.single(
+                "UNKNOWN_WEBHOOK", "No active webhook workflow has this address and secret.", ()
+            )
+        version = next((v for v in self.workflows.active(row.slug) if v.workflow_id == workflow_id), None)
         if version is None or version.definition["trigger"]["type"] != "webhook":
-            raise NotFound.single("UNKNOWN_WORKFLOW", "No active webhook workflow has this address.", ())
+            raise NotFound.single(
+                "UNKNOWN_WEBHOOK", "No active webhook workflow has this address and secret.", ()
+            )
         run_id = self.start(
-            slug,
+            row.slug,
             version,
             trigger_key=f"webhook:{uuid.uuid4()}",
             data=self.trigger_data(version, "webhook", payload=payload),
         )
-        assert run_id is not None
+        assert run_id is not None  # a fresh key never collides
         return run_id
 
     def retry(self, slug: str, run_id: uuid.UUID) -> None:

@@ -215,17 +215,17 @@ class WorkflowScheduler:
                 .values(fire_at=next_tick(trigger["cron"], max(fire_at, now), tz))
             )
             return
-        row = (
+        current = (
             conn.execute(
                 sa.select(table).where(table.c.id == timer["record_id"], table.c.deleted_at.is_(None))
             )
             .mappings()
             .first()
         )
-        if row is None:
+        if current is None:
             conn.execute(sa.delete(workflow_timers).where(where))
             return
-        record = record_json(obj, record_from_row(obj, row))
+        record = record_json(obj, record_from_row(obj, current))
         should_fire_at = due_time(trigger, record, tz)
         if should_fire_at != fire_at:  # the date moved and no event re-planned it yet
             set_timer(
@@ -243,7 +243,7 @@ class WorkflowScheduler:
             version,
             trigger_key=f"relative:{record['id']}:{fire_at.isoformat()}",
             data=self.workflows.trigger_data(version, "relative_date", record=record),
-            record_id=row["id"],
+            record_id=current["id"],
             conn=conn,
         )
         conn.execute(sa.update(workflow_timers).where(where).values(fired_at=now))

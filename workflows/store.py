@@ -33,6 +33,7 @@ class WorkflowRun:
     id: uuid.UUID
     workflow: str
     version: int
+    #: queued, running, waiting, succeeded, failed or cancelled
     status: str
     record_id: uuid.UUID | None
     event_id: uuid.UUID | None
@@ -40,6 +41,23 @@ class WorkflowRun:
     error: str | None
     created_at: dt.datetime
     finished_at: dt.datetime | None
+    #: what started it: event, schedule, relative, manual or webhook
+    trigger: str = "event"
+    #: when a waiting run goes on (a wait step, or the next attempt of a failed step)
+    wake_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """Which runs to list; every given condition holds."""
+
+    id: uuid.UUID | None = None
+    workflow: str | None = None
+    statuses: tuple[str, ...] = ()
+    record_id: uuid.UUID | None = None
+    trigger: str | None = None
+    created_after: dt.datetime | None = None
+    created_before: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -231,30 +249,33 @@ class WorkflowStore:
         return self.versions(workspace_slug, status="active")
 
     def runs(
-        self,
-        workspace_slug: str,
-        *,
-        workflow: str | None = None,
-        status: str | None = None,
-        record_id: uuid.UUID | None = None,
-        limit: int = 50,
+        self, workspace_slug: str, where: RunFilter = RunFilter(), *, limit: int = 50
     ) -> list[WorkflowRun]:
         """Runs, newest first, with their steps."""
+        where = where or RunFilter()
         with self.engine.connect() as conn:
             workspace = get_workspace(conn, workspace_slug)
             query = (
                 sa.select(workflow_runs, workflows.c.name)
                 .join(workflows, self._joined(workflow_runs))
                 .where(workflow_runs.c.workspace_id == workspace.id)
-                .order_by(workflow_runs.c.created_at.desc())
+                .order_by(workflow_runs.c.created_at.desc(), workflow_runs.c.id)
                 .limit(limit)
             )
-            if workflow is not None:
-                query = query.where(workflows.c.name == workflow)
-            if status is not None:
-                query = query.where(workflow_runs.c.status == status)
-            if record_id is not None:
-                query = query.where(workflow_runs.c.record_id == record_id)
+            if where.id is not None:
+                query = query.where(workflow_runs.c.id == where.id)
+            if where.workflow is not None:
+                query = query.where(workflows.c.name == where.workflow)
+            if where.statuses:
+                query = query.where(workflow_runs.c.status.in_(where.statuses))
+            if where.record_id is not None:
+                query = query.where(workflow_runs.c.record_id == where.record_id)
+            if where.trigger is not None:
+                query = query.where(workflow_runs.c.trigger_key.like(f"{where.trigger}:%"))
+            if where.created_after is not None:
+                query = query.where(workflow_runs.c.created_at >= where.created_after)
+            if where.created_before is not None:
+                query = query.where(workflow_runs.c.created_at < where.created_before)
             return [
                 WorkflowRun(
                     r["id"],
@@ -267,9 +288,17 @@ class WorkflowStore:
                     r["error"],
                     r["created_at"],
                     r["finished_at"],
+                    trigger=(r["trigger_key"] or "event").split(":", 1)[0],
+                    wake_at=r["wake_at"] if r["status"] == "waiting" else None,
                 )
                 for r in conn.execute(query).mappings()
             ]
+
+    def run(self, workspace_slug: str, run_id: uuid.UUID) -> WorkflowRun:
+        found = self.runs(workspace_slug, RunFilter(id=run_id), limit=1)
+        if not found:
+            raise NotFound.single("UNKNOWN_RUN", f"There is no workflow run {run_id}.", ("id",))
+        return found[0]
 
     def webhook(self, workspace_slug: str, name: str) -> tuple[uuid.UUID, str]:
         """The id and secret of a webhook workflow (its address is ``/hooks/workflows/<id>``)."""

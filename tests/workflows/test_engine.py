@@ -15,7 +15,7 @@ from tessera.platform.tables import record_events, workflow_runs
 from tessera.workflows.definitions import load_workflow
 from tessera.workflows.delivery import DeliveryRuntime, EventProcessor
 from tessera.workflows.engine import WorkflowEngine, lookup, render
-from tessera.workflows.store import WorkflowStore
+from tessera.workflows.store import RunFilter, WorkflowStore
 
 DEAL_WON = """
 name: deal_won_onboarding
@@ -256,9 +256,9 @@ settings: {max_depth: 3}
         records.get(workspace, "task", i)["title"] for i in records.ids_matching(workspace, "task", {})
     )
     assert titles == ["echo of echo of echo of start", "echo of echo of start", "echo of start", "start"]
-    statuses = sorted(r.status for r in store.runs(workspace, workflow="echo"))
+    statuses = sorted(r.status for r in store.runs(workspace, RunFilter(workflow="echo")))
     assert statuses == ["failed", "succeeded", "succeeded", "succeeded"]
-    (stopped,) = store.runs(workspace, workflow="echo", status="failed")
+    (stopped,) = store.runs(workspace, RunFilter(workflow="echo", statuses=("failed",)))
     assert stopped.error is not None and stopped.error.startswith("LOOP_GUARD")
 
 
