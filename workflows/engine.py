@@ -65,7 +65,7 @@ DEFAULT_LEASE = dt.timedelta(minutes=5)
 #: run states; the first three are "not finished"
 PENDING = ("queued", "running", "waiting")
 FINISHED = ("succeeded", "failed", "cancelled")
-WHOLE_TEMPLATE = re.compile(r"^\s*{{\s*(.*?)\s*}}\s*$")
+WHOLE_TEMPLATE = re.compile(r"^\s*{{\s*([^{}]*?)\s*}}\s*$")
 PATH_PART = re.compile(r"\.?([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 
 

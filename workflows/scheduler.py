@@ -238,6 +238,16 @@ class WorkflowScheduler:
                 record_id=timer["record_id"],
             )
             return
+        if trigger.get("condition"):
+            condition = compile_filter(
+                trigger["condition"], obj, table, tables, path=("trigger", "condition"), now=now, time_zone=tz
+            )
+            matches = conn.execute(
+                sa.select(table.c.id).where(table.c.id == current["id"], condition)
+            ).first()
+            if matches is None:  # e.g. "3 days after close_date, if still won": it is not
+                conn.execute(sa.update(workflow_timers).where(where).values(fired_at=now))
+                return
         self.workflows.start(
             slug,
             version,

@@ -3,18 +3,27 @@ record service; every step is recorded; a redelivered event starts nothing new."
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import uuid
 from collections.abc import Callable
 from typing import Any
 
+import httpx2 as httpx
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from tessera.platform.errors import TesseraError
 from tessera.platform.records import RecordService
 from tessera.platform.tables import record_events, workflow_runs
+from tessera.workflows.actions import Action, ActionCall, ActionFailed, ActionRegistry
 from tessera.workflows.definitions import load_workflow
 from tessera.workflows.delivery import DeliveryRuntime, EventProcessor
 from tessera.workflows.engine import WorkflowEngine, lookup, render
+from tessera.workflows.http_request import HttpRequestAction
+from tessera.workflows.mail import MemoryMailSender, SendEmailAction
+from tessera.workflows.scheduler import WorkflowScheduler
 from tessera.workflows.store import RunFilter, WorkflowStore
 
 DEAL_WON = """
@@ -101,6 +110,7 @@ def test_templates_are_value_paths():
     data = {"record": {"amount": 3, "title": "T"}, "steps": {"find": {"result": [{"email": "a@b.c"}]}}}
     assert render("{{ record.amount }}", data) == 3
     assert render("Hi {{ record.title }} ({{ steps.find.result[0].email }})", data) == "Hi T (a@b.c)"
+    assert render("{{ record.amount }} x {{ record.title }}", data) == "3 x T"  # two templates: text
     assert render({"x": ["{{ record.nope }}"]}, data) == {"x": [None]}
     assert lookup(data, "steps.find.result[5].email") is None
 
@@ -272,3 +282,286 @@ def test_a_record_step_given_something_else_than_an_id_fails_the_run_cleanly(
     (run,) = runs(engine, deal["id"])
     assert run["status"] == "failed" and run["finished_at"] is not None
     assert run["steps"][-1]["error"]["code"] == "INVALID_ID"
+
+
+# -- durable runs: waits, loops, retries, actions ----------------------------------------
+
+
+class Clock:
+    """A clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+class Flaky(Action):
+    """An action that fails ``failures`` times (retryable or not), then echoes its input."""
+
+    name = "test.flaky"
+
+    def __init__(self, failures: int = 0, *, retryable: bool = True) -> None:
+        self.failures = failures
+        self.retryable = retryable
+        self.calls: list[ActionCall] = []
+
+    def execute(self, call: ActionCall, payload: Any) -> Any:
+        self.calls.append(call)
+        if len(self.calls) <= self.failures:
+            raise ActionFailed("the other side is down", "TEST_DOWN", retryable=self.retryable)
+        return {"echo": dict(payload)}
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def on_created(steps: str, settings: str = "") -> str:
+    return f"""
+name: on_deal
+trigger: {{type: record_created, object: deal}}
+steps:
+{steps}
+{settings}
+"""
+
+
+def run_of(engine: Engine, record_id: Any) -> dict[str, Any]:
+    (run,) = runs(engine, record_id)
+    return run
+
+
+def test_a_wait_step_suspends_the_run_until_its_time(
+    active: Any, engine: Engine, records: RecordService, workspace: str, clock: Clock
+):
+    active(
+        on_created(
+            """  - {id: pause, type: wait, duration: {days: 3}}
+  - {id: later, type: create_record, object: task, values: {title: "3 days after {{ record.title }}"}}"""
+        )
+    )
+    workflows = WorkflowEngine(engine, clock=clock)
+    scheduler = WorkflowScheduler(workflows, None)
+    deal = records.create(workspace, "deal", {"title": "Acme"})
+    workflows.handle(last_event(engine, deal["id"]))
+    run = run_of(engine, deal["id"])
+    assert run["status"] == "waiting" and run["wake_at"] == clock.now + dt.timedelta(days=3)
+    clock.advance(days=2, hours=23)
+    assert scheduler.tick() == 0
+    assert records.ids_matching(workspace, "task", {}) == []
+    clock.advance(hours=1)
+    assert scheduler.tick() == 1
+    assert run_of(engine, deal["id"])["status"] == "succeeded"
+    (task_id,) = records.ids_matching(workspace, "task", {})
+    assert records.get(workspace, "task", task_id)["title"] == "3 days after Acme"
+
+
+def test_a_loop_runs_its_steps_for_each_item(
+    active: Any, engine: Engine, records: RecordService, workspace: str
+):
+    records.create(workspace, "task", {"title": "one", "hours": 1})
+    records.create(workspace, "task", {"title": "two", "hours": 2})
+    active(
+        on_created(
+            """  - {id: open, type: find_records, object: task, filter: {hours: {gte: 1}}}
+  - id: each
+    type: loop
+    over: "{{ steps.open.result }}"
+    steps:
+      - {id: copy, type: create_record, object: task, values: {title: "{{ loop.index }}: {{ loop.item.title }} for {{ record.title }}"}}"""
+        )
+    )
+    deal = records.create(workspace, "deal", {"title": "Acme"})
+    WorkflowEngine(engine).handle(last_event(engine, deal["id"]))
+    run = run_of(engine, deal["id"])
+    assert run["status"] == "succeeded", run["error"]
+    assert [s["key"] for s in run["steps"]] == ["open", "each", "each[0].copy", "each[1].copy"]
+    titles = {records.get(workspace, "task", i)["title"] for i in records.ids_matching(workspace, "task", {})}
+    assert titles == {"one", "two", "0: one for Acme", "1: two for Acme"}
+
+
+def test_a_loop_over_something_else_than_a_list_fails_clearly(
+    active: Any, engine: Engine, records: RecordService, workspace: str
+):
+    active(
+        on_created(
+            """  - id: each
+    type: loop
+    over: "{{ record.title }}"
+    steps: [{id: copy, type: create_record, object: task, values: {title: x}}]"""
+        )
+    )
+    deal = records.create(workspace, "deal", {"title": "Acme"})
+    WorkflowEngine(engine).handle(last_event(engine, deal["id"]))
+    run = run_of(engine, deal["id"])
+    assert run["status"] == "failed" and run["steps"][-1]["error"]["code"] == "LOOP_NOT_A_LIST"
+
+
+def test_a_failing_action_is_retried_per_the_policy_with_one_idempotency_key(
+    active: Any, engine: Engine, records: RecordService, workspace: str, clock: Clock
+):
+    active(
+        on_created(
+            """  - {id: made, type: create_record, object: task, values: {title: "for {{ record.title }}"}}
+  - {id: call, type: connector_action, connector: test, action: flaky, input: {deal: "{{ record.title }}"}}""",
+            "settings: {retry: {max_attempts: 3, backoff_seconds: 10}}",
+        )
+    )
+    flaky = Flaky(failures=2)
+    workflows = WorkflowEngine(engine, clock=clock, actions=ActionRegistry([flaky]))
+    scheduler = WorkflowScheduler(workflows, None)
+    deal = records.create(workspace, "deal", {"title": "Acme"})
+    workflows.handle(last_event(engine, deal["id"]))
+    run = run_of(engine, deal["id"])
+    assert run["status"] == "waiting" and run["wake_at"] == clock.now + dt.timedelta(seconds=10)
+    assert "attempt 1 of 3" in run["error"]
+    clock.advance(seconds=10)
+    scheduler.tick()
+    assert run_of(engine, deal["id"])["wake_at"] == clock.now + dt.timedelta(seconds=20)  # backing off
+    clock.advance(seconds=20)
+    scheduler.tick()
+    run = run_of(engine, deal["id"])
+    assert run["status"] == "succeeded" and run["error"] is None
+    assert [(s["key"], s["status"], s["attempt"]) for s in run["steps"]] == [
+        ("made", "succeeded", 1),
+        ("call", "failed", 1),
+        ("call", "failed", 2),
+        ("call", "succeeded", 3),
+    ]
+    assert {c.idempotency_key for c in flaky.calls} == {f"{run['id']}:call"}
+    assert len(records.ids_matching(workspace, "task", {})) == 1  # the first step ran once
+
+
+def test_a_failed_run_is_retried_from_its_failed_step(
+    active: Any, engine: Engine, records: RecordService, workspace: str, clock: Clock
+):
+    active(
+        on_created(
+            """  - {id: made, type: create_record, object: task, values: {title: "for {{ record.title }}"}}
+  - {id: call, type: connector_action, connector: test, action: flaky, input: {n: 1}}
+  - {id: echo, type: update_record, object: task, record: "{{ steps.made.result.id }}", values: {hours: "{{ steps.call.result.echo.n }}"}}"""
+        )
+    )
+    flaky = Flaky(failures=1, retryable=False)
+    workflows = WorkflowEngine(engine, clock=clock, actions=ActionRegistry([flaky]))
+    deal = records.create(workspace, "deal", {"title": "Acme"})
+    workflows.handle(last_event(engine, deal["id"]))
+    failed = run_of(engine, deal["id"])
+    assert failed["status"] == "failed" and failed["error"].startswith("step 'call'")
+    workflows.retry(workspace, failed["id"])
+    assert run_of(engine, deal["id"])["status"] == "queued"
+    WorkflowScheduler(workflows, None).tick()
+    run = run_of(engine, deal["id"])
+    assert run["status"] == "succeeded"
+    (task_id,) = records.ids_matching(workspace, "task", {})  # "made" was not run again
+    assert records.get(workspace, "task", task_id)["hours"] == 1
+    with pytest.raises(TesseraError) as caught:
+        workflows.retry(workspace, run["id"])
+    assert caught.value.code == "RUN_NOT_FAILED"
+
+
+def test_a_waiting_run_can_be_cancelled(
+    active: Any, engine: Engine, records: RecordService, workspace: str, clock: Clock
+):
+    active(on_created("  - {id: pause, type: wait, duration: {hours: 1}}"))
+    workflows = WorkflowEngine(engine, clock=clock)
+    deal = records.create(workspace, "deal", {"title": "Acme"})
+    workflows.handle(last_event(engine, deal["id"]))
+    run_id = run_of(engine, deal["id"])["id"]
+    workflows.cancel(workspace, run_id)
+    clock.advance(hours=2)
+    assert WorkflowScheduler(workflows, None).tick() == 0
+    assert run_of(engine, deal["id"])["status"] == "cancelled"
+    with pytest.raises(TesseraError) as caught:
+        workflows.cancel(workspace, run_id)
+    assert caught.value.code == "RUN_FINISHED"
+
+
+def test_an_unknown_connector_action_fails_the_run_without_retries(
+    active: Any, engine: Engine, records: RecordService, workspace: str
+):
+    active(on_created("  - {id: call, type: connector_action, connector: erp, action: nope}"))
+    deal = records.create(workspace, "deal", {"title": "Acme"})
+    WorkflowEngine(engine).handle(last_event(engine, deal["id"]))
+    run = run_of(engine, deal["id"])
+    assert run["status"] == "failed" and run["steps"][-1]["error"]["code"] == "UNKNOWN_ACTION"
+
+
+def test_email_and_http_steps_go_through_their_actions(
+    active: Any, engine: Engine, records: RecordService, workspace: str
+):
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(201, json={"ticket": 42})
+
+    active(
+        on_created(
+            """  - {id: hook, type: http_request, method: POST, url: "https://erp.example.com/deals", json: {title: "{{ record.title }}"}}
+  - {id: mail, type: send_email, to: "owner@example.com", subject: "Won {{ record.title }}", body: "Ticket {{ steps.hook.result.body.ticket }}"}"""
+        )
+    )
+    mail = MemoryMailSender()
+    actions = ActionRegistry(
+        [SendEmailAction(mail), HttpRequestAction(transport=httpx.MockTransport(answer))]
+    )
+    deal = records.create(workspace, "deal", {"title": "Acme"})
+    WorkflowEngine(engine, actions=actions).handle(last_event(engine, deal["id"]))
+    run = run_of(engine, deal["id"])
+    assert run["status"] == "succeeded", run["error"]
+    (request,) = seen
+    assert json.loads(request.content) == {"title": "Acme"}
+    assert request.headers["idempotency-key"] == f"{run['id']}:hook"
+    (sent,) = mail.sent
+    assert (sent.to, sent.subject, sent.text) == (("owner@example.com",), "Won Acme", "Ticket 42")
+
+
+def test_a_workflow_writes_as_its_run_as_user(
+    active: Any, engine: Engine, records: RecordService, workspace: str
+):
+    user = uuid.uuid4()
+    active(
+        on_created(
+            """  - {id: made, type: create_record, object: task, values: {title: "x"}}""",
+            f"settings: {{run_as: '{user}'}}",
+        )
+    )
+    deal = records.create(workspace, "deal", {"title": "Acme"})
+    WorkflowEngine(engine).handle(last_event(engine, deal["id"]))
+    (task_id,) = records.ids_matching(workspace, "task", {})
+    assert last_event(engine, task_id)["actor"] == user
+
+
+def test_a_run_started_manually_runs_on_each_record(
+    active: Any, engine: Engine, records: RecordService, workspace: str
+):
+    active(
+        """
+name: nudge
+trigger: {type: manual, object: deal}
+steps:
+  - {id: made, type: create_record, object: task, values: {title: "nudge {{ record.title }}", deal: "{{ record.id }}"}}
+"""
+    )
+    workflows = WorkflowEngine(engine)
+    deals = [records.create(workspace, "deal", {"title": t})["id"] for t in ("A", "B")]
+    run_ids = workflows.run_manually(workspace, "nudge", deals)
+    assert len(run_ids) == 2
+    WorkflowScheduler(workflows, None).tick()
+    titles = sorted(
+        records.get(workspace, "task", i)["title"] for i in records.ids_matching(workspace, "task", {})
+    )
+    assert titles == ["nudge A", "nudge B"]
+    with pytest.raises(TesseraError) as caught:
+        workflows.run_manually(workspace, "nudge", [deals[0], uuid.uuid4()])
+    assert (caught.value.code, caught.value.path) == ("RECORD_NOT_FOUND", ("recordIds", 1))
+    with pytest.raises(TesseraError) as caught:
+        workflows.run_manually(workspace, "nope", deals)
+    assert caught.value.code == "UNKNOWN_WORKFLOW"
