@@ -29,8 +29,10 @@ import datetime as dt
 import hmac
 import logging
 import re
+import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -449,9 +451,36 @@ class WorkflowEngine:
                 f"{payload.get('connector')}.{payload.get('action')}" if kind == "connector_action" else kind
             )
             action_input = payload.get("input", {}) if kind == "connector_action" else payload
-            output = self.actions.call(name, call, action_input)
+            with self.heartbeat(run):
+                output = self.actions.call(name, call, action_input)
             self.checkpoint(run, key, step, output, None, payload=payload, started=started)
         run.data["steps"][step["id"]] = {"result": output}
+
+    @contextmanager
+    def heartbeat(self, run: Run) -> Iterator[None]:
+        """Keep the run's lease while a step waits on another system (an HTTP call may take
+        longer than the lease): otherwise the run would be taken over and the call made twice."""
+        stop = threading.Event()
+
+        def renew() -> None:
+            while not stop.wait(self.lease.total_seconds() / 3):
+                try:
+                    with write_transaction(self.engine) as conn:
+                        conn.execute(
+                            sa.update(workflow_runs)
+                            .where(workflow_runs.c.id == run.id, workflow_runs.c.lease_token == run.token)
+                            .values(lease_until=self.clock() + self.lease)
+                        )
+                except sa.exc.SQLAlchemyError:  # the next beat tries again
+                    logger.warning("could not renew the lease of workflow run %s", run.id, exc_info=True)
+
+        beat = threading.Thread(target=renew, name=f"lease-{run.id}", daemon=True)
+        beat.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            beat.join()
 
     def write_records(self, writer: RecordWriter, run: Run, kind: str, values: Mapping[str, Any]) -> Any:
         obj = self.object_of(run, values)
@@ -500,6 +529,8 @@ class WorkflowEngine:
         until = dt.datetime.fromisoformat(run.results[key]["output"]["until"])
         if now < until:
             raise Suspended(until)
+        if not run.results[key].get("passed"):  # logged once, not at every replay
+            self.checkpoint(run, key, step, run.results[key]["output"], {"passed": True})
         run.data["steps"][step["id"]] = {"result": run.results[key]["output"]}
 
     def condition_holds(self, run: Run, condition: Mapping[str, Any]) -> bool:

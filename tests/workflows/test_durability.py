@@ -141,7 +141,7 @@ def test_runs_complete_on_every_broker(
         assert records.get(workspace, "deal", deal["id"])["title"] == f"done {deal['title']}"
         assert updates_of(engine, deal["id"]) == 1
         (run,) = runs(engine, deal["id"])
-        assert [s["key"] for s in run["steps"] if s["status"] == "succeeded"] == ["follow_up", "mark"]
+        assert [s["key"] for s in run["steps"] if s["status"] == "succeeded"] == ["follow_up", "pause", "mark"]
         assert "pause" in run["results"]
 
 
