@@ -308,7 +308,6 @@ def workflow_apply(services: Services, file: Path, workspace: str | None, activa
 @reports_errors
 def workflow_activate(services: Services, name: str, version: int | None, workspace: str | None) -> None:
     """Make the draft (or a version) of workflow NAME the one that runs."""
-
     active = workflow_store(services).activate(
         workspace or services.settings.default_workspace, name, version
     )
@@ -322,7 +321,6 @@ def workflow_activate(services: Services, name: str, version: int | None, worksp
 @reports_errors
 def workflow_deactivate(services: Services, name: str, workspace: str | None) -> None:
     """Stop running workflow NAME (its versions are kept)."""
-
     workflow_store(services).deactivate(workspace or services.settings.default_workspace, name)
     click.echo(f"deactivated '{name}'")
 
@@ -333,9 +331,64 @@ def workflow_deactivate(services: Services, name: str, workspace: str | None) ->
 @reports_errors
 def workflow_list(services: Services, workspace: str | None) -> None:
     """Every workflow version, newest first."""
-
     for v in workflow_store(services).versions(workspace or services.settings.default_workspace):
         click.echo(f"{v.name}\tv{v.version}\t{v.status}\t{v.created_at:%Y-%m-%d %H:%M:%S}\t{v.created_by}")
+
+
+@workflow.command("runs")
+@click.option("--workflow", "name", default=None, help="Only this workflow's runs.")
+@click.option("--status", default=None, help="queued, running, waiting, succeeded, failed or cancelled.")
+@click.option("--limit", type=int, default=20, show_default=True)
+@click.option("--steps", is_flag=True, help="Show every step's attempt, status and error.")
+@WORKSPACE_OPTION
+@pass_services
+@reports_errors
+def workflow_runs(
+    services: Services, name: str | None, status: str | None, limit: int, steps: bool, workspace: str | None
+) -> None:
+    """Recent workflow runs, newest first."""
+    from tessera.workflows.store import RunFilter
+
+    where = RunFilter(workflow=name, statuses=(status,) if status else ())
+    for run in workflow_store(services).runs(
+        workspace or services.settings.default_workspace, where, limit=limit
+    ):
+        click.echo(
+            f"{run.id}\t{run.workflow} v{run.version}\t{run.trigger}\t{run.status}\t"
+            f"{run.created_at:%Y-%m-%d %H:%M:%S}\t{run.error or ''}"
+        )
+        for step in run.steps if steps else ():
+            error = step.get("error", {}).get("message", "")
+            click.echo(f"    {step['key']}\t{step['type']}\t#{step['attempt']}\t{step['status']}\t{error}")
+
+
+@workflow.command("run")
+@click.argument("name")
+@click.argument("record_ids", nargs=-1, required=True, type=click.UUID)
+@WORKSPACE_OPTION
+@pass_services
+@reports_errors
+def workflow_run(services: Services, name: str, record_ids: tuple[Any, ...], workspace: str | None) -> None:
+    """Queue runs of workflow NAME on RECORD_IDS (a worker, or the server, runs them)."""
+    from tessera.workflows.engine import WorkflowEngine
+
+    engine = WorkflowEngine(services.engine, time_zone=services.settings.time_zone)
+    for run_id in engine.run_manually(workspace or services.settings.default_workspace, name, record_ids):
+        click.echo(f"queued run {run_id}")
+
+
+@workflow.command("retry")
+@click.argument("run_id", type=click.UUID)
+@WORKSPACE_OPTION
+@pass_services
+@reports_errors
+def workflow_retry(services: Services, run_id: Any, workspace: str | None) -> None:
+    """Run the failed run RUN_ID again from its failed step."""
+    from tessera.workflows.engine import WorkflowEngine
+
+    engine = WorkflowEngine(services.engine, time_zone=services.settings.time_zone)
+    engine.retry(workspace or services.settings.default_workspace, run_id)
+    click.echo(f"queued run {run_id} again from its failed step")
 
 
 @workflow.command("schema")

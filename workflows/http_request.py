@@ -22,7 +22,7 @@ import httpx2 as httpx
 
 from tessera.workflows.actions import Action, ActionCall, ActionFailed
 
-__all__ = ["MAX_BODY_BYTES", "MAX_REDIRECTS", "HttpRequestAction"]
+__all__ = ["HttpRequestAction"]
 
 #: response bodies beyond this many bytes are cut off (and the result says ``truncated``)
 MAX_BODY_BYTES = 1024 * 1024
