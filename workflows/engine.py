@@ -33,7 +33,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -137,9 +137,11 @@ class Run:
     tables: Tables
     record_id: uuid.UUID | None
     actor: uuid.UUID | None
-    #: which step of the walk is running (its key), for the error of an unexpected fault
+    #: the step of the walk that is running (its key), its input and when it started,
+    #: for the log entry of its failure
     current: str | None = None
-    loop_stack: list[dict[str, Any]] = field(default_factory=list)
+    current_input: Any = None
+    current_started: dt.datetime | None = None
 
 
 class WorkflowEngine:
@@ -395,6 +397,7 @@ class WorkflowEngine:
             key = prefix + step["id"]
             run.current = key
             kind = step["type"]
+            run.current_input = run.current_started = None
             if kind == "branch":
                 if key not in run.results:
                     taken = self.condition_holds(run, step.get("if") or {})
@@ -435,6 +438,7 @@ class WorkflowEngine:
         kind = step["type"]
         payload = render({k: v for k, v in step.items() if k not in ("id", "type")}, run.data)
         started = self.clock()
+        run.current_input, run.current_started = payload, started
         if kind in RECORD_STEPS:
             if kind == "find_records":
                 output = self.find_records(run, payload)
@@ -612,7 +616,9 @@ class WorkflowEngine:
                 "type": _step_type(run.definition["steps"], step_id),
                 "attempt": attempt,
                 "status": "failed",
+                "started_at": (run.current_started or now).isoformat(),
                 "finished_at": now.isoformat(),
+                **({"input": run.current_input} if run.current_input is not None else {}),
                 "error": {"code": code, "message": str(exc), "path": list(getattr(exc, "path", ()))},
             }
         )

@@ -183,6 +183,7 @@ def test_a_failing_step_fails_the_run_with_its_error(
     (run,) = runs(engine, deal["id"])
     assert run["status"] == "failed" and "title" in run["error"]
     assert run["steps"][0]["status"] == "failed" and run["steps"][0]["error"]["code"] == "FIELD_REQUIRED"
+    assert run["steps"][0]["input"]["values"]["deal"] == str(deal["id"])  # what the step was given
     assert records.ids_matching(workspace, "task", {}) == []
 
 
