@@ -168,16 +168,18 @@ class OutboxDispatcher:
             self.actor.send(str(event_id))
         return len(ids)
 
-    def run(self, stop: threading.Event, interval: float = 0.2) -> None:
-        """Dispatch until ``stop`` is set (the loop of ``tessera worker`` and ``serve``)."""
-        while not stop.is_set():
-            try:
-                sent = self.dispatch_once()
-            except Exception:  # a database or broker outage: log, wait, go on
-                logger.exception("dispatching record events failed; retrying")
-                sent = 0
-            if not sent:
-                stop.wait(interval)
+
+def poll(stop: threading.Event, tick: Callable[[], int], what: str, interval: float = 0.2) -> None:
+    """Call ``tick`` until ``stop`` is set, pausing ``interval`` when it had nothing to do
+    (the loops of the outbox dispatcher and the workflow scheduler)."""
+    while not stop.is_set():
+        try:
+            done = tick()
+        except Exception:  # a database or broker outage: log, wait, go on
+            logger.exception("%s failed; retrying", what)
+            done = 0
+        if not done:
+            stop.wait(interval)
 
 
 class DeliveryRuntime:
@@ -215,11 +217,13 @@ class DeliveryRuntime:
 
     def start(self) -> None:
         self.worker.start()
-        loops = [("tessera-dispatcher", self.dispatcher.run)]
+        loops: list[tuple[str, str, Callable[[], int]]] = [
+            ("tessera-dispatcher", "dispatching record events", self.dispatcher.dispatch_once)
+        ]
         if self.scheduler is not None:
-            loops.append(("tessera-scheduler", self.scheduler.run))
-        for name, loop in loops:
-            thread = threading.Thread(target=loop, args=(self._stop,), name=name, daemon=True)
+            loops.append(("tessera-scheduler", "the workflow scheduler's tick", self.scheduler.tick))
+        for name, what, tick in loops:
+            thread = threading.Thread(target=poll, args=(self._stop, tick, what), name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
 

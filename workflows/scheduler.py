@@ -19,15 +19,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import dramatiq
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from tessera.metadata.model import ObjectDef
 from tessera.metadata.storage import Tables
 from tessera.metadata.store import load_state
 from tessera.platform.database import write_transaction
@@ -66,6 +67,38 @@ def register_run_actor(
     )
 
 
+@dataclass(frozen=True)
+class TimerContext:
+    """What firing one timer works with: its workspace, version, model and object."""
+
+    slug: str
+    version: WorkflowVersion
+    tables: Tables
+    obj: ObjectDef
+
+    def matching(
+        self,
+        conn: Connection,
+        filter_doc: Mapping[str, Any],
+        path: tuple[str, ...],
+        now: dt.datetime,
+        time_zone: str,
+        *,
+        record_id: uuid.UUID | None = None,
+    ) -> list[sa.RowMapping]:
+        """The live records of the object matching ``filter_doc`` (one of them, by id)."""
+        table = self.tables.of(self.obj)
+        condition = compile_filter(
+            filter_doc, self.obj, table, self.tables, path=path, now=now, time_zone=time_zone
+        )
+        query = sa.select(table).where(table.c.deleted_at.is_(None), condition)
+        if record_id is not None:
+            query = query.where(table.c.id == record_id)
+        return list(
+            conn.execute(query.order_by(table.c.created_at, table.c.id).limit(SCHEDULE_LIMIT)).mappings()
+        )
+
+
 class WorkflowScheduler:
     def __init__(
         self,
@@ -85,17 +118,6 @@ class WorkflowScheduler:
         """Fire due timers, then dispatch due runs; the number of runs dispatched."""
         self.fire_timers()
         return self.dispatch_runs()
-
-    def run(self, stop: threading.Event, interval: float = 0.2) -> None:
-        """Tick until ``stop`` is set."""
-        while not stop.is_set():
-            try:
-                sent = self.tick()
-            except Exception:  # a database or broker outage: log, wait, go on
-                logger.exception("the workflow scheduler's tick failed; retrying")
-                sent = 0
-            if not sent:
-                stop.wait(interval)
 
     # -- runs ----------------------------------------------------------------------------
     def claim_runs(self) -> list[tuple[uuid.UUID, uuid.UUID]]:
@@ -174,60 +196,43 @@ class WorkflowScheduler:
             tables = Tables(workspace.namespace(conn.dialect.name), load_state(conn, workspace))
             models[timer["workspace_id"]] = (slug, tables)
         slug, tables = models[timer["workspace_id"]]
-        trigger = version.definition["trigger"]
-        obj = tables.state.object_named(trigger["object"])
-        if obj is None:
+        obj = tables.state.object_named(version.definition["trigger"]["object"])
+        if obj is None:  # the object was deleted since
             conn.execute(sa.delete(workflow_timers).where(where))
-            return
-        table = tables.of(obj)
-        tz = self.workflows.time_zone
-        fire_at: dt.datetime = timer["fire_at"]
-        if timer["key"] == SCHEDULE_KEY:
-            condition = compile_filter(
-                trigger.get("filter") or {},
-                obj,
-                table,
-                tables,
-                path=("trigger", "filter"),
-                now=now,
-                time_zone=tz,
-            )
-            rows = conn.execute(
-                sa.select(table)
-                .where(table.c.deleted_at.is_(None), condition)
-                .order_by(table.c.created_at, table.c.id)
-                .limit(SCHEDULE_LIMIT)
-            ).mappings()
-            for row in list(rows):
-                record = record_json(obj, record_from_row(obj, row))
-                self.workflows.start(
-                    slug,
-                    version,
-                    trigger_key=f"schedule:{fire_at.isoformat()}:{record['id']}",
-                    data=self.workflows.trigger_data(version, "schedule", record=record),
-                    record_id=row["id"],
-                    conn=conn,
-                )
-            # The next tick after now: ticks missed while no scheduler ran fire once, not each.
-            conn.execute(
-                sa.update(workflow_timers)
-                .where(where)
-                .values(fire_at=next_tick(trigger["cron"], max(fire_at, now), tz))
-            )
-            return
-        current = (
-            conn.execute(
-                sa.select(table).where(table.c.id == timer["record_id"], table.c.deleted_at.is_(None))
-            )
-            .mappings()
-            .first()
+        elif timer["key"] == SCHEDULE_KEY:
+            self.fire_schedule(conn, timer, now, TimerContext(slug, version, tables, obj))
+        else:
+            self.fire_relative_date(conn, timer, now, TimerContext(slug, version, tables, obj))
+
+    def fire_schedule(
+        self, conn: Connection, timer: Mapping[str, Any], now: dt.datetime, at: TimerContext
+    ) -> None:
+        """A run per record matching the filter, then the timer moves to the next tick."""
+        trigger = at.version.definition["trigger"]
+        for row in at.matching(conn, trigger.get("filter") or {}, ("trigger", "filter"), now, self.time_zone):
+            self.start(conn, at, row, "schedule", f"schedule:{timer['fire_at'].isoformat()}:{row['id']}")
+        # The next tick after now: ticks missed while no scheduler ran fire once, not each.
+        following = next_tick(trigger["cron"], max(timer["fire_at"], now), self.time_zone)
+        conn.execute(
+            sa.update(workflow_timers).where(workflow_timers.c.id == timer["id"]).values(fire_at=following)
         )
-        if current is None:
+
+    def fire_relative_date(
+        self, conn: Connection, timer: Mapping[str, Any], now: dt.datetime, at: TimerContext
+    ) -> None:
+        """The record's run, if it still exists, its date still says now and the trigger's
+        condition holds; the timer is stamped fired."""
+        where = workflow_timers.c.id == timer["id"]
+        trigger = at.version.definition["trigger"]
+        found = at.matching(conn, {}, (), now, self.time_zone, record_id=timer["record_id"])
+        if not found:  # deleted since
             conn.execute(sa.delete(workflow_timers).where(where))
             return
-        record = record_json(obj, record_from_row(obj, current))
-        should_fire_at = due_time(trigger, record, tz)
-        if should_fire_at != fire_at:  # the date moved and no event re-planned it yet
+        current = found[0]
+        should_fire_at = due_time(
+            trigger, record_json(at.obj, record_from_row(at.obj, current)), self.time_zone
+        )
+        if should_fire_at != timer["fire_at"]:  # the date moved and no event planned it again yet
             set_timer(
                 conn,
                 workspace_id=timer["workspace_id"],
@@ -238,25 +243,29 @@ class WorkflowScheduler:
                 record_id=timer["record_id"],
             )
             return
-        if trigger.get("condition"):
-            condition = compile_filter(
-                trigger["condition"], obj, table, tables, path=("trigger", "condition"), now=now, time_zone=tz
-            )
-            matches = conn.execute(
-                sa.select(table.c.id).where(table.c.id == current["id"], condition)
-            ).first()
-            if matches is None:  # e.g. "3 days after close_date, if still won": it is not
-                conn.execute(sa.update(workflow_timers).where(where).values(fired_at=now))
-                return
+        condition = trigger.get("condition") or {}
+        # e.g. "3 days after close_date, if still won": when it no longer is, nothing runs
+        if not condition or at.matching(
+            conn, condition, ("trigger", "condition"), now, self.time_zone, record_id=current["id"]
+        ):
+            key = f"relative:{current['id']}:{timer['fire_at'].isoformat()}"
+            self.start(conn, at, current, "relative_date", key)
+        conn.execute(sa.update(workflow_timers).where(where).values(fired_at=now))
+
+    def start(self, conn: Connection, at: TimerContext, row: Mapping[str, Any], kind: str, key: str) -> None:
+        record = record_json(at.obj, record_from_row(at.obj, row))
         self.workflows.start(
-            slug,
-            version,
-            trigger_key=f"relative:{record['id']}:{fire_at.isoformat()}",
-            data=self.workflows.trigger_data(version, "relative_date", record=record),
-            record_id=current["id"],
+            at.slug,
+            at.version,
+            trigger_key=key,
+            data=self.workflows.trigger_data(at.version, kind, record=record),
+            record_id=row["id"],
             conn=conn,
         )
-        conn.execute(sa.update(workflow_timers).where(where).values(fired_at=now))
+
+    @property
+    def time_zone(self) -> str:
+        return self.workflows.time_zone
 
     @staticmethod
     def active_version(conn: Connection, timer: Mapping[str, Any]) -> WorkflowVersion | None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import socket
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,31 +14,7 @@ from tessera.platform.records import RecordService
 from tessera.platform.tables import record_events, workspaces
 from tessera.workflows.delivery import DeliveryRuntime, OutboxDispatcher, create_broker
 from tests.conftest import unavailable
-
-BROKERS = {
-    "stub": "stub://",
-    "redis": "redis://127.0.0.1:6379/0",
-    "rabbitmq": "amqp://guest:guest@127.0.0.1:5672/%2F",
-}
-
-
-def reachable(url: str) -> bool:
-    if url.startswith("stub"):
-        return True
-    port = 6379 if url.startswith("redis") else 5672
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-@pytest.fixture(params=list(BROKERS))
-def broker_url(request: pytest.FixtureRequest) -> str:
-    url = BROKERS[request.param]
-    if not reachable(url):
-        unavailable(f"{request.param} is not reachable at {url}")
-    return url
+from tests.workflows.conftest import BROKERS, reachable, until
 
 
 @pytest.fixture
@@ -57,15 +31,6 @@ def workspace_events(engine: Engine, workspace: str) -> list[dict[str, Any]]:
             .order_by(record_events.c.created_at)
         ).mappings()
         return [dict(r) for r in rows]
-
-
-def until(condition: Callable[[], bool], attempts: int = 300) -> bool:
-    """Poll ``condition`` (brokers deliver asynchronously); no timing is asserted."""
-    for _ in range(attempts):
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 @pytest.fixture
@@ -198,7 +163,7 @@ def test_tessera_worker_processes_events_from_another_process(
                 e["record_id"] == made["id"] and e["processed_at"]
                 for e in workspace_events(engine, workspace)
             ),
-            attempts=600,
+            seconds=30,
         )
     finally:
         worker.send_signal(signal.SIGTERM)

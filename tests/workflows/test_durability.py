@@ -1,5 +1,7 @@
 """Durable runs: every broker completes them, a killed worker's run is taken over once."""
 
+# The fixtures shared with the other workflow tests are imported by name; pytest finds them.
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,8 +12,7 @@ import signal
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,14 +22,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tessera.platform.records import RecordService
-from tessera.platform.tables import record_events, workflow_runs
-from tessera.workflows.definitions import load_workflow
+from tessera.platform.tables import record_events
 from tessera.workflows.delivery import DeliveryRuntime
 from tessera.workflows.engine import LeaseLost, WorkflowEngine
 from tessera.workflows.scheduler import WorkflowScheduler
-from tessera.workflows.store import WorkflowStore
 from tests.conftest import unavailable
-from tests.workflows.test_delivery import BROKERS, reachable
+from tests.workflows.conftest import BROKERS, Clock, reachable, runs, task_titles, until
 
 ON_CREATED = """
 name: deal_created_follow_up
@@ -57,42 +56,6 @@ steps:
 """
 
 
-@pytest.fixture(params=list(BROKERS))
-def broker_url(request: pytest.FixtureRequest) -> str:
-    url = BROKERS[request.param]
-    if not reachable(url):
-        unavailable(f"{request.param} is not reachable at {url}")
-    return url
-
-
-@pytest.fixture
-def model(object_factory: Callable[..., Any]) -> None:
-    object_factory("deal", [{"api_name": "title", "type": "text"}])
-    object_factory(
-        "task",
-        [
-            {"api_name": "title", "type": "text", "required": True},
-            {"api_name": "deal", "type": "lookup", "options": {"target_object": "deal"}},
-        ],
-    )
-
-
-@pytest.fixture
-def active(model: None, engine: Engine, workspace: str) -> Callable[[str], None]:
-    def activate(text: str) -> None:
-        store = WorkflowStore(engine)
-        saved = store.save_draft(workspace, load_workflow(text))
-        store.activate(workspace, saved.name)
-
-    return activate
-
-
-def runs(engine: Engine, record_id: Any) -> list[dict[str, Any]]:
-    with engine.connect() as conn:
-        rows = conn.execute(sa.select(workflow_runs).where(workflow_runs.c.record_id == record_id))
-        return [dict(r) for r in rows.mappings()]
-
-
 def updates_of(engine: Engine, record_id: Any) -> int:
     with engine.connect() as conn:
         return len(
@@ -102,22 +65,6 @@ def updates_of(engine: Engine, record_id: Any) -> int:
                 )
             ).all()
         )
-
-
-def task_titles(records: RecordService, workspace: str) -> list[str]:
-    return sorted(
-        records.get(workspace, "task", i)["title"] for i in records.ids_matching(workspace, "task", {})
-    )
-
-
-def until(condition: Callable[[], bool], seconds: float = 30) -> bool:
-    """Poll ``condition`` for at most ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def test_runs_complete_on_every_broker(
@@ -141,7 +88,11 @@ def test_runs_complete_on_every_broker(
         assert records.get(workspace, "deal", deal["id"])["title"] == f"done {deal['title']}"
         assert updates_of(engine, deal["id"]) == 1
         (run,) = runs(engine, deal["id"])
-        assert [s["key"] for s in run["steps"] if s["status"] == "succeeded"] == ["follow_up", "pause", "mark"]
+        assert [s["key"] for s in run["steps"] if s["status"] == "succeeded"] == [
+            "follow_up",
+            "pause",
+            "mark",
+        ]
         assert "pause" in run["results"]
 
 
@@ -272,16 +223,11 @@ def test_a_worker_killed_mid_run_completes_the_run_once(
                 process.wait(timeout=10)
 
 
-@dataclass
-class Clock:
-    now: dt.datetime
-
-
 def test_a_run_whose_worker_died_is_taken_over_when_its_lease_runs_out(
     active: Any, engine: Engine, records: RecordService, workspace: str
 ):
     active(MANUAL)
-    clock = Clock(dt.datetime.now(dt.UTC))
+    clock = Clock()
     workflows = WorkflowEngine(engine, clock=lambda: clock.now, lease=dt.timedelta(seconds=30))
     scheduler = WorkflowScheduler(workflows, actor=None)
     deal = records.create(workspace, "deal", {"title": "Acme"})

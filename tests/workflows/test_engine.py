@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import httpx2 as httpx
@@ -16,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from tessera.platform.errors import TesseraError
 from tessera.platform.records import RecordService
-from tessera.platform.tables import record_events, workflow_runs
+from tessera.platform.tables import record_events
 from tessera.workflows.actions import Action, ActionCall, ActionFailed, ActionRegistry
 from tessera.workflows.definitions import load_workflow
 from tessera.workflows.delivery import DeliveryRuntime, EventProcessor
@@ -25,6 +24,7 @@ from tessera.workflows.http_request import HttpRequestAction
 from tessera.workflows.mail import MemoryMailSender, SendEmailAction
 from tessera.workflows.scheduler import WorkflowScheduler
 from tessera.workflows.store import RunFilter, WorkflowStore
+from tests.workflows.conftest import Clock, last_event, runs
 
 DEAL_WON = """
 name: deal_won_onboarding
@@ -46,64 +46,6 @@ steps:
     else:
       - {id: others, type: find_records, object: task, filter: {deal: {id: {eq: "{{ record.id }}"}}}}
 """
-
-
-@pytest.fixture
-def model(object_factory: Callable[..., Any]) -> None:
-    object_factory(
-        "deal",
-        [
-            {"api_name": "title", "type": "text"},
-            {"api_name": "amount", "type": "integer"},
-            {
-                "api_name": "stage",
-                "type": "select",
-                "options": {"choices": [{"value": "new"}, {"value": "won"}]},
-            },
-        ],
-    )
-    object_factory(
-        "task",
-        [
-            {"api_name": "title", "type": "text", "required": True},
-            {"api_name": "hours", "type": "integer"},
-            {"api_name": "deal", "type": "lookup", "options": {"target_object": "deal"}},
-        ],
-    )
-
-
-@pytest.fixture
-def active(model: None, engine: Engine, workspace: str) -> Callable[[str], None]:
-    def activate(text: str) -> None:
-        store = WorkflowStore(engine)
-        saved = store.save_draft(workspace, load_workflow(text))
-        store.activate(workspace, saved.name)
-
-    return activate
-
-
-def last_event(engine: Engine, record_id: Any) -> dict[str, Any]:
-    with engine.connect() as conn:
-        return dict(
-            conn.execute(
-                sa.select(record_events)
-                .where(record_events.c.record_id == record_id)
-                .order_by(record_events.c.created_at.desc())
-            )
-            .mappings()
-            .first()
-            or {}
-        )
-
-
-def runs(engine: Engine, record_id: Any) -> list[dict[str, Any]]:
-    with engine.connect() as conn:
-        return [
-            dict(r)
-            for r in conn.execute(
-                sa.select(workflow_runs).where(workflow_runs.c.record_id == record_id)
-            ).mappings()
-        ]
 
 
 def test_templates_are_value_paths():
@@ -288,19 +230,6 @@ def test_a_record_step_given_something_else_than_an_id_fails_the_run_cleanly(
 # -- durable runs: waits, loops, retries, actions ----------------------------------------
 
 
-class Clock:
-    """A clock the test moves."""
-
-    def __init__(self) -> None:
-        self.now = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
-
-
 class Flaky(Action):
     """An action that fails ``failures`` times (retryable or not), then echoes its input."""
 
@@ -316,11 +245,6 @@ class Flaky(Action):
         if len(self.calls) <= self.failures:
             raise ActionFailed("the other side is down", "TEST_DOWN", retryable=self.retryable)
         return {"echo": dict(payload)}
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 def on_created(steps: str, settings: str = "") -> str:

@@ -17,7 +17,7 @@ from tessera.workflows.definitions import load_workflow
 from tessera.workflows.engine import WorkflowEngine
 from tessera.workflows.scheduler import WorkflowScheduler
 from tessera.workflows.store import RunFilter, WorkflowStore
-from tests.workflows.test_engine import Clock, last_event
+from tests.workflows.conftest import Clock, last_event, task_titles
 
 
 @pytest.fixture
@@ -38,11 +38,6 @@ def model(object_factory: Callable[..., Any]) -> None:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()  # 2026-12-01 10:00 UTC
-
-
-@pytest.fixture
 def paris(model: None, engine: Engine, clock: Clock) -> tuple[WorkflowStore, WorkflowEngine]:
     """A store and an engine on the test's clock, in Europe/Paris."""
     return (
@@ -60,12 +55,6 @@ def timers(engine: Engine, workspace: str) -> list[dict[str, Any]]:
             .order_by(workflow_timers.c.fire_at)
         )
         return [dict(r) for r in conn.execute(query).mappings()]
-
-
-def task_titles(records: RecordService, workspace: str) -> list[str]:
-    return sorted(
-        records.get(workspace, "task", i)["title"] for i in records.ids_matching(workspace, "task", {})
-    )
 
 
 SCHEDULE = """

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import jsonschema
@@ -34,29 +33,6 @@ steps:
 settings:
   retry: {max_attempts: 3, backoff_seconds: 60}
 """
-
-
-@pytest.fixture
-def model(object_factory: Callable[..., Any]) -> None:
-    object_factory(
-        "deal",
-        [
-            {"api_name": "title", "type": "text"},
-            {"api_name": "amount", "type": "decimal"},
-            {
-                "api_name": "stage",
-                "type": "select",
-                "options": {"choices": [{"value": "new"}, {"value": "won"}]},
-            },
-        ],
-    )
-    object_factory(
-        "task",
-        [
-            {"api_name": "title", "type": "text"},
-            {"api_name": "deal", "type": "lookup", "options": {"target_object": "deal"}},
-        ],
-    )
 
 
 @pytest.fixture
