@@ -252,7 +252,7 @@ class WorkflowScheduler:
             self.start(conn, at, current, "relative_date", key)
         conn.execute(sa.update(workflow_timers).where(where).values(fired_at=now))
 
-    def start(self, conn: Connection, at: TimerContext, row: Mapping[str, Any], kind: str, key: str) -> None:
+    def start(self, conn: Connection, at: TimerContext, row: sa.RowMapping, kind: str, key: str) -> None:
         record = record_json(at.obj, record_from_row(at.obj, row))
         self.workflows.start(
             at.slug,
