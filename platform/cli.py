@@ -125,6 +125,18 @@ def initialize(services: Services) -> None:
     )
 
 
+def log_to_stderr(settings: Settings) -> None:
+    """Tessera's own log (workflow runs, mail written by ``log://``, failures of the
+    background loops) on standard error, at ``TESSERA_LOG_LEVEL``."""
+    import logging
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(name)s: %(message)s"))
+    tessera = logging.getLogger("tessera")
+    tessera.addHandler(handler)
+    tessera.setLevel(settings.log_level.upper())
+
+
 @main.command()
 @click.option("--host", default=None, help="Address to bind (default: TESSERA_HOST).")
 @click.option("--port", type=int, default=None, help="Port (default: TESSERA_PORT).")
@@ -138,6 +150,7 @@ def serve(services: Services, host: str | None, port: int | None) -> None:
 
     initialize(services)
     settings = services.settings
+    log_to_stderr(settings)
     host, port = host or settings.host, port or settings.port
     click.echo(f"record API:   http://{host}:{port}/graphql")
     click.echo(f"metadata API: http://{host}:{port}/graphql/metadata")
@@ -157,6 +170,7 @@ def worker(services: Services, threads: int) -> None:
     from tessera.workflows.runtime import build_workflow_engine
 
     initialize(services)
+    log_to_stderr(services.settings)
     runtime = DeliveryRuntime(
         services.engine,
         services.settings.broker_url,
