@@ -490,3 +490,30 @@ steps:
     with pytest.raises(TesseraError) as caught:
         workflows.run_manually(workspace, "nope", deals)
     assert caught.value.code == "UNKNOWN_WORKFLOW"
+
+
+def test_a_wait_until_a_date_from_a_template(
+    active: Any, engine: Engine, records: RecordService, workspace: str, clock: Clock
+):
+    active(
+        on_created(
+            """  - {id: find, type: find_records, object: task, filter: {title: {eq: due}}}
+  - {id: pause, type: wait, until: "2026-12-03"}
+  - {id: bad, type: wait, until: "{{ record.title }}"}"""
+        )
+    )
+    workflows = WorkflowEngine(engine, clock=clock)
+    deal = records.create(workspace, "deal", {"title": "not a date"})
+    workflows.handle(last_event(engine, deal["id"]))
+    waiting = run_of(engine, deal["id"])
+    assert waiting["wake_at"] == dt.datetime(2026, 12, 3, tzinfo=dt.UTC)  # midnight, workspace time zone
+    clock.now = dt.datetime(2026, 12, 3, tzinfo=dt.UTC)
+    WorkflowScheduler(workflows, None).tick()
+    run = run_of(engine, deal["id"])
+    assert run["status"] == "failed" and run["steps"][-1]["error"]["code"] == "INVALID_DATE"
+    assert [(s["key"], s["status"]) for s in run["steps"]] == [
+        ("find", "succeeded"),
+        ("pause", "waiting"),
+        ("pause", "succeeded"),
+        ("bad", "failed"),
+    ]
