@@ -212,9 +212,10 @@ class WorkflowEngine:
                 record_id=uuid.UUID(str(event["record_id"])),
                 event_id=uuid.UUID(str(event["id"])),
                 depth=int(event.get("depth") or 0),
+                lease_token=(token := uuid.uuid4()),
             )
-            if run_id is not None:
-                self.resume(run_id)
+            if run_id is not None:  # started here, held by this worker: run it now
+                self.run_held(run_id, token, tables)
 
     def trigger_data(
         self,
@@ -249,12 +250,13 @@ class WorkflowEngine:
         record_id: uuid.UUID | None = None,
         event_id: uuid.UUID | None = None,
         depth: int = 0,
+        lease_token: uuid.UUID | None = None,
         conn: Connection | None = None,
     ) -> uuid.UUID | None:
         """Record a queued run of ``version``; ``None`` when ``trigger_key`` already started
         one (a redelivered event, a timer fired twice). The scheduler dispatches it, or the
-        caller runs it at once with :meth:`resume`. ``conn`` writes it in the caller's
-        transaction."""
+        caller runs it at once: with ``lease_token`` the run starts held by the caller, who
+        then runs it with :meth:`run_held`. ``conn`` writes it in the caller's transaction."""
         if conn is None:
             with write_transaction(self.engine) as own:
                 return self.start(
@@ -265,6 +267,7 @@ class WorkflowEngine:
                     record_id=record_id,
                     event_id=event_id,
                     depth=depth,
+                    lease_token=lease_token,
                     conn=own,
                 )
         now = self.clock()
@@ -287,7 +290,9 @@ class WorkflowEngine:
                         data=dict(data),
                         results={},
                         attempts={},
-                        status="queued",
+                        status="queued" if lease_token is None else "running",
+                        lease_token=lease_token,
+                        lease_until=None if lease_token is None else now + self.lease,
                         steps=[],
                         wake_at=now,
                         actor=actor,
@@ -328,20 +333,27 @@ class WorkflowEngine:
         token = self.claim(run_id, dispatch_token)
         if token is None:
             return False
-        try:
-            self.execute(run_id, token)
-        except LeaseLost:
-            logger.info("workflow run %s was taken over or cancelled; this worker stops", run_id)
+        self.run_held(run_id, token)
         return True
 
-    def execute(self, run_id: uuid.UUID, token: uuid.UUID) -> None:
+    def run_held(self, run_id: uuid.UUID, token: uuid.UUID, tables: Tables | None = None) -> None:
+        """Execute a run this worker holds; stop quietly when it is taken over."""
+        try:
+            self.execute(run_id, token, tables)
+        except LeaseLost:
+            logger.info("workflow run %s was taken over or cancelled; this worker stops", run_id)
+
+    def execute(self, run_id: uuid.UUID, token: uuid.UUID, tables: Tables | None = None) -> None:
+        """Walk the run's steps under ``token``; ``tables``: the data model, when the caller
+        has just read it."""
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(workflow_runs).where(workflow_runs.c.id == run_id)).mappings().one()
             slug = conn.execute(
                 sa.select(workspaces.c.slug).where(workspaces.c.id == row["workspace_id"])
             ).scalar_one()
-            workspace = get_workspace(conn, slug)
-            tables = Tables(workspace.namespace(conn.dialect.name), load_state(conn, workspace))
+            if tables is None:
+                workspace = get_workspace(conn, slug)
+                tables = Tables(workspace.namespace(conn.dialect.name), load_state(conn, workspace))
         definition = row["snapshot"]
         settings = definition.get("settings", {})
         depth = int(row["depth"] or 0)
