@@ -8,7 +8,9 @@ of it back.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -104,6 +106,34 @@ def load_state(conn: Connection, workspace: Workspace) -> MetadataState:
         for row in object_rows
     )
     return MetadataState(objects, workspace.metadata_version)
+
+
+_STATES: OrderedDict[tuple[uuid.UUID, int], MetadataState] = OrderedDict()
+_STATES_LOCK = threading.Lock()
+#: how many (workspace, version) states the process keeps
+STATE_CACHE_SIZE = 128
+
+
+def committed_state(conn: Connection, workspace: Workspace) -> MetadataState:
+    """The data model at ``workspace.metadata_version``, read once per process: a version
+    never changes once committed (every change bumps it), so the record service and the
+    workflow engine need not read the model again for each write.
+
+    Only for transactions that have not changed the metadata themselves (the store's own
+    apply reads with :func:`load_state`): a state read before its version committed must
+    not be kept."""
+    key = (workspace.id, workspace.metadata_version)
+    with _STATES_LOCK:
+        state = _STATES.get(key)
+        if state is not None:
+            _STATES.move_to_end(key)
+            return state
+    state = load_state(conn, workspace)
+    with _STATES_LOCK:
+        _STATES[key] = state
+        while len(_STATES) > STATE_CACHE_SIZE:
+            _STATES.popitem(last=False)
+    return state
 
 
 def in_workspace(table: sa.Table, workspace: Workspace) -> sa.ColumnElement[bool]:

@@ -35,7 +35,7 @@ from tessera.metadata.fields import FieldValueError, field_type
 from tessera.metadata.fields.auto_number import AutoNumberType
 from tessera.metadata.model import SYSTEM_FIELDS, FieldDef, MetadataState, ObjectDef
 from tessera.metadata.storage import Namespace, Tables
-from tessera.metadata.store import load_state
+from tessera.metadata.store import committed_state
 from tessera.platform.database import write_transaction
 from tessera.platform.errors import NotFound, Path, Problem, TesseraError
 from tessera.platform.filtering import compile_filter
@@ -65,7 +65,7 @@ class RecordService:
         kept, or none when an exception leaves the block."""
         with write_transaction(self.engine) as conn:
             workspace = get_workspace(conn, workspace_slug)
-            state = load_state(conn, workspace)
+            state = committed_state(conn, workspace)
             yield RecordWriter(conn, workspace, state, self.clock, actor, self.time_zone, self.depth)
 
     # -- one write per transaction -----------------------------------------------------
@@ -168,7 +168,7 @@ class RecordService:
         self, conn: Connection, workspace_slug: str, object_name: str, filter_doc: Mapping[str, Any] | None
     ) -> tuple[ObjectDef, sa.Table, sa.ColumnElement[bool]]:
         workspace = get_workspace(conn, workspace_slug)
-        state = load_state(conn, workspace)
+        state = committed_state(conn, workspace)
         obj = find_object(state, object_name, ("object",))
         tables = Tables(workspace.namespace(conn.dialect.name), state)
         table = tables.of(obj)
@@ -182,7 +182,7 @@ class RecordService:
     ) -> Record | None:
         with self.engine.connect() as conn:
             workspace = get_workspace(conn, workspace_slug)
-            state = load_state(conn, workspace)
+            state = committed_state(conn, workspace)
             obj = find_object(state, object_name, ("object",))
             table = Tables(workspace.namespace(conn.dialect.name), state).of(obj)
             query = sa.select(table).where(table.c.id == record_id)

@@ -41,7 +41,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from tessera.metadata.changes import find_object
 from tessera.metadata.storage import Tables
-from tessera.metadata.store import load_state
+from tessera.metadata.store import committed_state
 from tessera.platform.database import write_transaction
 from tessera.platform.errors import NotFound, TesseraError
 from tessera.platform.records import RecordService, RecordWriter, record_from_row, record_json
@@ -181,7 +181,7 @@ class WorkflowEngine:
             if not on_object:
                 return  # the common case: no workflow on this object, no model to load
             workspace = get_workspace(conn, slug)
-            tables = Tables(workspace.namespace(conn.dialect.name), load_state(conn, workspace))
+            tables = Tables(workspace.namespace(conn.dialect.name), committed_state(conn, workspace))
             fired = fired_by(conn, tables, event, on_object, now=self.clock(), time_zone=self.time_zone)
         relative = relative_date_workflows(on_object)
         if relative:
@@ -353,7 +353,7 @@ class WorkflowEngine:
             ).scalar_one()
             if tables is None:
                 workspace = get_workspace(conn, slug)
-                tables = Tables(workspace.namespace(conn.dialect.name), load_state(conn, workspace))
+                tables = Tables(workspace.namespace(conn.dialect.name), committed_state(conn, workspace))
         definition = row["snapshot"]
         settings = definition.get("settings", {})
         depth = int(row["depth"] or 0)
@@ -709,7 +709,7 @@ class WorkflowEngine:
         started: list[uuid.UUID] = []
         with write_transaction(self.engine) as conn:
             workspace = get_workspace(conn, slug)
-            state = load_state(conn, workspace)
+            state = committed_state(conn, workspace)
             obj = find_object(state, obj_name, ("workflowId",))
             table = Tables(workspace.namespace(conn.dialect.name), state).of(obj)
             for index, record_id in enumerate(record_ids):

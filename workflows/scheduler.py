@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection
 
 from tessera.metadata.model import ObjectDef
 from tessera.metadata.storage import Tables
-from tessera.metadata.store import load_state
+from tessera.metadata.store import committed_state
 from tessera.platform.database import write_transaction
 from tessera.platform.filtering import compile_filter
 from tessera.platform.records import record_from_row, record_json
@@ -193,7 +193,7 @@ class WorkflowScheduler:
                 sa.select(workspaces.c.slug).where(workspaces.c.id == timer["workspace_id"])
             ).scalar_one()
             workspace = get_workspace(conn, slug)
-            tables = Tables(workspace.namespace(conn.dialect.name), load_state(conn, workspace))
+            tables = Tables(workspace.namespace(conn.dialect.name), committed_state(conn, workspace))
             models[timer["workspace_id"]] = (slug, tables)
         slug, tables = models[timer["workspace_id"]]
         obj = tables.state.object_named(version.definition["trigger"]["object"])

@@ -260,3 +260,26 @@ def test_concurrent_changes_queue_and_each_gets_its_version(store, workspace):
     assert state.version == 4
     assert sorted(o.api_name for o in state.objects) == [f"object_{i}" for i in range(4)]
     assert sorted(e.version for e in store.change_log(workspace)) == [1, 2, 3, 4]
+
+
+def test_writes_read_the_model_once_per_version(
+    store, workspace, object_factory, field_factory, records, engine
+):
+    """The record service keeps the committed model of each version: a write reads no
+    metadata rows, and a new version (a new field) is seen by the next write."""
+    object_factory("note", fields=[{"api_name": "title", "type": "text"}])
+    records.create(workspace, "note", {"title": "first"})
+    statements: list[str] = []
+
+    def note(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        records.create(workspace, "note", {"title": "second"})
+        assert not [s for s in statements if "FROM objects" in s or "FROM fields" in s]
+        field_factory("note", api_name="body", type="text")
+        made = records.create(workspace, "note", {"title": "third", "body": "seen"})
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+    assert made["body"] == "seen"
