@@ -4,6 +4,7 @@ at ``/graphql/metadata``."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -21,7 +23,9 @@ from strawberry.asgi import GraphQL
 from strawberry.http.ides import get_graphql_ide_html
 
 from tessera.metadata.store import MetadataStore
+from tessera.platform.auth import RequireAuthentication, principal_of, session_routes
 from tessera.platform.database import create_engine
+from tessera.platform.identity import IdentityService, Principal
 from tessera.platform.settings import Settings
 from tessera.platform.webhooks import receive_workflow_webhook
 from tessera.platform.workspaces import WorkspaceService
@@ -34,7 +38,6 @@ from tessera.workflows.engine import WorkflowEngine
 from tessera.workflows.runtime import build_workflow_engine
 from tessera.workflows.store import WorkflowStore
 
-WORKSPACE_HEADER = "x-tessera-workspace"
 logger = logging.getLogger("tessera")
 
 
@@ -50,13 +53,17 @@ class MetadataGraphQL(GraphQL[MetadataContext, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> MetadataContext:
+        # Only the GraphiQL page comes here unauthenticated: it runs no resolver.
+        principal: Principal | None = getattr(request.state, "principal", None)
         return MetadataContext(
             store=self.store,
             workspaces=self.workspaces,
-            workspace=request.headers.get(WORKSPACE_HEADER) or self.settings.default_workspace,
-            actor="api",
+            workspace=principal.workspace if principal else self.settings.default_workspace,
+            actor=principal.name if principal else "anonymous",
             workflows=self.workflows,
             runner=self.runner,
+            may_administer=principal is not None and principal.role.administer,
+            may_write_records=principal is not None and principal.role.write_records,
         )
 
 
@@ -90,9 +97,18 @@ class RecordGraphQL:
             graphql_request = await self.parse(request)
         except ValueError as exc:
             return self.json({"errors": [{"message": str(exc), "extensions": {"code": "BAD_REQUEST"}}]}, 400)
-        workspace = request.headers.get(WORKSPACE_HEADER) or self.settings.default_workspace
+        principal = principal_of(request)
         body = await run_in_threadpool(
-            self.api.run_json, workspace, graphql_request, allow_mutations=request.method == "POST"
+            functools.partial(
+                self.api.run_json,
+                principal.workspace,
+                graphql_request,
+                actor=principal.user_id or principal.api_key_id,
+                allow_mutations=request.method == "POST",
+                writes_refused=None
+                if principal.role.write_records
+                else f"Your role ({principal.role.name}) reads records; it cannot change them.",
+            )
         )
         return Response(body, media_type="application/json")
 
@@ -149,6 +165,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         )
 
     store = MetadataStore(engine)
+    identity = IdentityService(engine)
     record_api = record_api_for(engine, settings)
     store.on_change.append(record_api.schemas.forget)
 
@@ -172,7 +189,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     app = Starlette(
         lifespan=lifespan,
+        middleware=[Middleware(RequireAuthentication, identity=identity)],
         routes=[
+            *session_routes(identity, settings.default_workspace),
             Route("/", index, name="index"),
             Route(
                 "/graphql",

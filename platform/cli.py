@@ -76,6 +76,8 @@ class Services:
 
 
 pass_services = click.make_pass_decorator(Services)
+#: where the first admin's credentials are kept, in the data dir
+CREDENTIALS_FILE = "first-admin.txt"
 WORKSPACE_OPTION = click.option(
     "--workspace", "-w", default=None, help="Workspace slug (default: TESSERA_DEFAULT_WORKSPACE)."
 )
@@ -123,6 +125,27 @@ def initialize(services: Services) -> None:
         f"database ready; default workspace '{workspace.slug}' (metadata version "
         f"{workspace.metadata_version})"
     )
+    show_first_admin(services, workspace.slug)
+
+
+def show_first_admin(services: Services, workspace: str) -> None:
+    """Create the first admin of a workspace nobody can sign in to yet, keep its
+    credentials in the data dir (readable by this user only) and print them."""
+    from tessera.platform.identity import IdentityService
+
+    saved = services.settings.data_dir / CREDENTIALS_FILE
+    created = IdentityService(services.engine).bootstrap(workspace)
+    if created is not None:
+        password, key = created
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        saved.write_text(
+            f"workspace: {workspace}\nlogin: admin@example.com\npassword: {password}\napi key: {key}\n"
+        )
+        saved.chmod(0o600)
+    if saved.exists():
+        click.echo(f"first admin ({saved}; change it, then delete the file):")
+        for line in saved.read_text().splitlines():
+            click.echo(f"    {line}")
 
 
 def log_to_stderr(settings: Settings) -> None:
@@ -190,6 +213,102 @@ def worker(services: Services, threads: int) -> None:
 
 def workflow_store(services: Services) -> WorkflowStore:
     return WorkflowStore(services.engine, time_zone=services.settings.time_zone)
+
+
+@main.group()
+def user() -> None:
+    """People who sign in to a workspace."""
+
+
+@user.command("create")
+@click.argument("email")
+@click.option("--name", default="", help="Display name (default: the address's local part).")
+@click.option("--role", default="member", show_default=True, help="admin, member or viewer.")
+@click.option(
+    "--password", prompt=True, hide_input=True, confirmation_prompt=True, help="At least 12 characters."
+)
+@WORKSPACE_OPTION
+@pass_services
+@reports_errors
+def user_create(
+    services: Services, email: str, name: str, role: str, password: str, workspace: str | None
+) -> None:
+    """Create a user of the workspace who signs in with EMAIL."""
+    from tessera.platform.identity import IdentityService
+
+    made = IdentityService(services.engine).create_user(
+        workspace or services.settings.default_workspace, email, password, name=name, role=role
+    )
+    click.echo(f"created {made.email} ({made.role})")
+
+
+@user.command("list")
+@WORKSPACE_OPTION
+@pass_services
+@reports_errors
+def user_list(services: Services, workspace: str | None) -> None:
+    """The workspace's users."""
+    from tessera.platform.identity import IdentityService
+
+    for u in IdentityService(services.engine).users(workspace or services.settings.default_workspace):
+        state = "active" if u.active else "disabled"
+        click.echo(f"{u.email}\t{u.name}\t{u.role}\t{state}")
+
+
+@main.group()
+def apikey() -> None:
+    """Keys for apps and integrations (Authorization: Bearer …)."""
+
+
+@apikey.command("create")
+@click.argument("name")
+@click.option("--role", default="member", show_default=True, help="admin, member or viewer.")
+@click.option("--expires", type=click.DateTime(), default=None, help="When it stops working (UTC).")
+@WORKSPACE_OPTION
+@pass_services
+@reports_errors
+def apikey_create(services: Services, name: str, role: str, expires: Any, workspace: str | None) -> None:
+    """Create a key called NAME; its secret is shown this once."""
+    import datetime as dt
+
+    from tessera.platform.identity import IdentityService
+
+    secret, key = IdentityService(services.engine).create_api_key(
+        workspace or services.settings.default_workspace,
+        name,
+        role=role,
+        expires_at=expires.replace(tzinfo=dt.UTC) if expires else None,
+        created_by="cli",
+    )
+    click.echo(f"created key {key.id} ({key.role}); keep its secret, it is not shown again:")
+    click.echo(secret)
+
+
+@apikey.command("list")
+@WORKSPACE_OPTION
+@pass_services
+@reports_errors
+def apikey_list(services: Services, workspace: str | None) -> None:
+    """The workspace's keys (never their secrets)."""
+    from tessera.platform.identity import IdentityService
+
+    for k in IdentityService(services.engine).api_keys(workspace or services.settings.default_workspace):
+        state = "revoked" if k.revoked_at else "active"
+        expires = f"expires {k.expires_at:%Y-%m-%d}" if k.expires_at else "no expiry"
+        click.echo(f"{k.id}\t{k.prefix}…\t{k.name}\t{k.role}\t{state}\t{expires}")
+
+
+@apikey.command("revoke")
+@click.argument("key_id", type=click.UUID)
+@WORKSPACE_OPTION
+@pass_services
+@reports_errors
+def apikey_revoke(services: Services, key_id: Any, workspace: str | None) -> None:
+    """Stop key KEY_ID from working, at once."""
+    from tessera.platform.identity import IdentityService
+
+    IdentityService(services.engine).revoke_api_key(workspace or services.settings.default_workspace, key_id)
+    click.echo(f"revoked {key_id}")
 
 
 @main.group()

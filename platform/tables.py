@@ -219,3 +219,51 @@ workflow_timers = sa.Table(
     sa.UniqueConstraint("workflow_id", "key"),
     sa.Index("ix_workflow_timers_fired_at_fire_at", "fired_at", "fire_at"),
 )
+
+#: people who sign in to a workspace; passwords are stored as argon2 hashes
+users = sa.Table(
+    "users",
+    platform_metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("workspace_id", sa.Uuid, sa.ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    #: the role name (admin, member, viewer)
+    sa.Column("role", sa.String(64), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_login_at", UTCDateTime, nullable=True),
+    sa.UniqueConstraint("workspace_id", "email"),
+)
+
+#: keys for apps and integrations: the secret is shown once, only its SHA-256 is kept
+api_keys = sa.Table(
+    "api_keys",
+    platform_metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("workspace_id", sa.Uuid, sa.ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    #: the first characters of the key, to tell keys apart in lists
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("secret_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("role", sa.String(64), nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=True),
+    sa.Column("revoked_at", UTCDateTime, nullable=True),
+    sa.Column("last_used_at", UTCDateTime, nullable=True),
+)
+
+#: signed-in browser sessions: the cookie carries a token whose SHA-256 is the id
+user_sessions = sa.Table(
+    "user_sessions",
+    platform_metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Uuid, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("workspace_id", sa.Uuid, sa.ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    #: what a cookie-authenticated mutation must send back in X-CSRF-Token
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+)

@@ -57,6 +57,9 @@ class MetadataContext:
     workflows: WorkflowStore
     #: queues runs (runWorkflow, retries); workers execute them
     runner: WorkflowEngine
+    #: what the caller's role allows: change the data model and workflows; write records
+    may_administer: bool = True
+    may_write_records: bool = True
 
 
 async def call(function: Callable[[], T]) -> T:
@@ -69,6 +72,16 @@ async def call(function: Callable[[], T]) -> T:
 
 def context(info: Info[MetadataContext, Any]) -> MetadataContext:
     return info.context
+
+
+def admin_context(info: Info[MetadataContext, Any]) -> MetadataContext:
+    """The context of a change to the data model or to workflows: admins only."""
+    ctx = context(info)
+    if not ctx.may_administer:
+        raise to_graphql_error(
+            TesseraError.single("FORBIDDEN", "Only an admin may change the data model and workflows.", ())
+        )
+    return ctx
 
 
 @strawberry.type
@@ -131,7 +144,7 @@ class Query:
 
     @strawberry.field(description="The address and secret of a webhook-triggered workflow.")
     async def workflow_webhook(self, info: Info[MetadataContext, Any], name: str) -> WorkflowWebhookType:
-        ctx = context(info)
+        ctx = admin_context(info)  # the secret is an admin's to see
         workflow_id, secret = await call(lambda: ctx.workflows.webhook(ctx.workspace, name))
         return WorkflowWebhookType(path=f"/hooks/workflows/{workflow_id}", secret=secret)
 
@@ -153,7 +166,7 @@ async def apply(
     expected_version: int | None,
     confirm_data_loss: bool = False,
 ) -> MetadataChangeResult:
-    ctx = context(info)
+    ctx = admin_context(info)
     result = await call(
         lambda: ctx.store.apply(
             ctx.workspace,
@@ -302,13 +315,13 @@ class WorkflowMutation:
     async def save_workflow_draft(
         self, info: Info[MetadataContext, Any], definition: JSON
     ) -> WorkflowVersionType:
-        ctx = context(info)
+        ctx = admin_context(info)
         saved = await call(lambda: ctx.workflows.save_draft(ctx.workspace, definition, actor=ctx.actor))
         return WorkflowVersionType.of(saved)
 
     @strawberry.mutation(description="Check a workflow document without saving it: true, or the errors.")
     async def validate_workflow(self, info: Info[MetadataContext, Any], definition: JSON) -> bool:
-        ctx = context(info)
+        ctx = admin_context(info)
         await call(lambda: ctx.workflows.validate(ctx.workspace, definition))
         return True
 
@@ -316,14 +329,14 @@ class WorkflowMutation:
     async def activate_workflow(
         self, info: Info[MetadataContext, Any], name: str, version: int | None = None
     ) -> WorkflowVersionType:
-        ctx = context(info)
+        ctx = admin_context(info)
         return WorkflowVersionType.of(
             await call(lambda: ctx.workflows.activate(ctx.workspace, name, version))
         )
 
     @strawberry.mutation(description="Stop running a workflow (its versions are kept).")
     async def deactivate_workflow(self, info: Info[MetadataContext, Any], name: str) -> bool:
-        ctx = context(info)
+        ctx = admin_context(info)
         await call(lambda: ctx.workflows.deactivate(ctx.workspace, name))
         return True
 
@@ -338,17 +351,21 @@ class WorkflowMutation:
         record_ids: Annotated[list[uuid.UUID], strawberry.argument(description="records of its object")],
     ) -> list[uuid.UUID]:
         ctx = context(info)
+        if not ctx.may_write_records:
+            raise to_graphql_error(
+                TesseraError.single("FORBIDDEN", "Your role cannot start workflow runs.", ())
+            )
         return await call(lambda: ctx.runner.run_manually(ctx.workspace, workflow_id, record_ids))
 
     @strawberry.mutation(description="Run a failed run again from its failed step; the run, queued.")
     async def retry_workflow_run(self, info: Info[MetadataContext, Any], id: uuid.UUID) -> WorkflowRunType:  # noqa: A002
-        ctx = context(info)
+        ctx = admin_context(info)
         await call(lambda: ctx.runner.retry(ctx.workspace, id))
         return WorkflowRunType.of(await call(lambda: ctx.workflows.run(ctx.workspace, id)))
 
     @strawberry.mutation(description="Stop a run that has not finished; the run, cancelled.")
     async def cancel_workflow_run(self, info: Info[MetadataContext, Any], id: uuid.UUID) -> WorkflowRunType:  # noqa: A002
-        ctx = context(info)
+        ctx = admin_context(info)
         await call(lambda: ctx.runner.cancel(ctx.workspace, id))
         return WorkflowRunType.of(await call(lambda: ctx.workflows.run(ctx.workspace, id)))
 

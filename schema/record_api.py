@@ -417,10 +417,17 @@ class RecordAPI:
         *,
         actor: uuid.UUID | None = None,
         allow_mutations: bool = True,
+        writes_refused: str | None = None,
     ) -> dict[str, Any]:
         """The response to one request, as Python values."""
         answer: dict[str, Any] = json.loads(
-            self.run_json(workspace, request, actor=actor, allow_mutations=allow_mutations)
+            self.run_json(
+                workspace,
+                request,
+                actor=actor,
+                allow_mutations=allow_mutations,
+                writes_refused=writes_refused,
+            )
         )
         return answer
 
@@ -431,9 +438,18 @@ class RecordAPI:
         *,
         actor: uuid.UUID | None = None,
         allow_mutations: bool = True,
+        writes_refused: str | None = None,
     ) -> bytes:
         """The response to one request, as the JSON sent over HTTP."""
-        return dumps(self.answer(workspace, request, actor=actor, allow_mutations=allow_mutations))
+        return dumps(
+            self.answer(
+                workspace,
+                request,
+                actor=actor,
+                allow_mutations=allow_mutations,
+                writes_refused=writes_refused,
+            )
+        )
 
     def answer(
         self,
@@ -442,8 +458,10 @@ class RecordAPI:
         *,
         actor: uuid.UUID | None = None,
         allow_mutations: bool = True,
+        writes_refused: str | None = None,
     ) -> dict[str, Any]:
-        """The response (``data``/``errors``) to one request; never raises for bad input."""
+        """The response (``data``/``errors``) to one request; never raises for bad input.
+        ``writes_refused``: why this caller may not run mutations (its role), if so."""
         try:
             api = self.schemas.get(workspace)
         except TesseraError as exc:
@@ -461,6 +479,8 @@ class RecordAPI:
                     }
                 ]
             }
+        if operation is not None and operation.operation == OperationType.MUTATION and writes_refused:
+            return {"errors": [{"message": writes_refused, "extensions": {"code": "FORBIDDEN"}}]}
         try:
             check_limits(
                 api.schema,

@@ -24,6 +24,7 @@ from tessera.metadata.store import ApplyResult, MetadataStore
 from tessera.platform import migrate
 from tessera.platform.app import create_app
 from tessera.platform.database import create_engine
+from tessera.platform.identity import IdentityService
 from tessera.platform.records import RecordService
 from tessera.platform.settings import Settings
 from tessera.platform.workspaces import WorkspaceService
@@ -147,10 +148,28 @@ def state(store: MetadataStore, workspace: str) -> Callable[[], MetadataState]:
 
 
 @pytest.fixture
-def client(engine: Engine, database_url: str, workspace: str) -> Iterator[TestClient]:
-    """An HTTP client of the app, whose default workspace is the test's fresh workspace."""
+def api_key_factory(engine: Engine, workspace: str) -> Callable[..., str]:
+    """Creates API keys of ``workspace``: ``api_key_factory(role="viewer")`` gives the secret."""
+
+    def make(role: str = "admin", name: str = "tests") -> str:
+        secret, _ = IdentityService(engine).create_api_key(workspace, name, role=role)
+        return secret
+
+    return make
+
+
+@pytest.fixture
+def client(
+    engine: Engine, database_url: str, workspace: str, api_key_factory: Callable[..., str]
+) -> Iterator[TestClient]:
+    """An HTTP client of the app, authenticated with an admin API key of the test's fresh
+    workspace (its default workspace)."""
     settings = Settings.from_env(
         {"TESSERA_DATABASE_URL": database_url, "TESSERA_DEFAULT_WORKSPACE": workspace}
     )
-    with TestClient(create_app(settings, engine), follow_redirects=False) as client:
+    with TestClient(
+        create_app(settings, engine),
+        follow_redirects=False,
+        headers={"Authorization": f"Bearer {api_key_factory()}"},
+    ) as client:
         yield client

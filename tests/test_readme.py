@@ -49,6 +49,9 @@ def test_readme_examples_run(client: TestClient):
     for name, lang, body in readme_examples():
         if lang == "sh":
             path, headers, payload = curl_request(body)
+            headers["Authorization"] = headers["Authorization"].replace(
+                "$TESSERA_API_KEY", client.headers["Authorization"].removeprefix("Bearer ")
+            )
             response = client.post(path, content=payload, headers=headers)
         elif name.startswith("record-"):
             # The one placeholder: the id the first record example returned.

@@ -39,12 +39,25 @@ def test_serve_initialises_an_empty_data_dir_and_answers(tmp_path: Path):
                 time.sleep(0.2)
         else:
             raise AssertionError("the server did not come up")
+        query = {"query": "{ workspace { slug metadataVersion } }"}
+        assert httpx.post(f"{base}/graphql/metadata", json=query).status_code == 401
+        # The first start made an admin and kept the credentials in the data dir.
+        saved = tmp_path / "var" / "first-admin.txt"
+        assert oct(saved.stat().st_mode & 0o777) == "0o600"
+        credentials = dict(line.split(": ", 1) for line in saved.read_text().splitlines())
         answer = httpx.post(
-            f"{base}/graphql/metadata", json={"query": "{ workspace { slug metadataVersion } }"}
+            f"{base}/graphql/metadata",
+            json=query,
+            headers={"Authorization": f"Bearer {credentials['api key']}"},
         )
         assert answer.json() == {"data": {"workspace": {"slug": "default", "metadataVersion": 0}}}
+        login = httpx.post(
+            f"{base}/auth/login", json={"email": credentials["login"], "password": credentials["password"]}
+        )
+        assert login.status_code == 200 and login.json()["workspace"] == "default"
         assert (tmp_path / "var" / "tessera.db").exists()
     finally:
         server.terminate()
         output, _ = server.communicate(timeout=10)
     assert "default workspace 'default'" in output
+    assert f"api key: {credentials['api key']}" in output  # what make run prints

@@ -64,7 +64,7 @@ def test_a_webhook_starts_a_run_with_its_body(
 def test_a_webhook_refuses_a_wrong_or_missing_secret_and_bad_json(hook: dict[str, str], client: TestClient):
     wrong = client.post(hook["path"], json={}, headers={"Authorization": "Bearer nope"})
     assert (wrong.status_code, wrong.json()["errors"][0]["extensions"]["code"]) == (404, "UNKNOWN_WEBHOOK")
-    missing = client.post(hook["path"], json={})
+    missing = client.post(hook["path"], json={}, headers={"Authorization": ""})
     assert (missing.status_code, missing.json()["errors"][0]["extensions"]["code"]) == (
         401,
         "UNAUTHENTICATED",

@@ -8,6 +8,7 @@ import pytest
 
 from tessera.metadata.fields import FIELD_TYPES
 from tessera.metadata.store import MetadataStore
+from tessera.platform.identity import IdentityService
 
 CREATE_COMPANY = """
 mutation { createObject(input: {apiName: "company", labelPlural: "Companies", fields: [
@@ -267,16 +268,24 @@ def test_every_problem_is_reported(metadata_api):
     assert ("INVALID_OPTIONS", ("input", "fields", 1, "options", "scale")) in problems
 
 
-def test_unknown_workspace_header(metadata_api):
-    error = error_of(metadata_api("{ objects { apiName } }", **{"X-Tessera-Workspace": "ghost"}))
-    assert error["extensions"]["code"] == "UNKNOWN_WORKSPACE"
-
-
-def test_workspace_header_selects_the_workspace(ok, metadata_api, workspace_factory):
+def test_credentials_work_only_in_their_workspace(client, engine, ok, workspace, workspace_factory):
     other = workspace_factory()
     ok(CREATE_COMPANY)
-    answer = metadata_api("{ objects { apiName } }", **{"X-Tessera-Workspace": other})
-    assert answer == {"data": {"objects": []}}
+    for named in ("ghost", other):
+        refused = client.post(
+            "/graphql/metadata",
+            json={"query": "{ objects { apiName } }"},
+            headers={"X-Tessera-Workspace": named},
+        )
+        assert refused.status_code == 403
+        assert refused.json()["errors"][0]["extensions"]["code"] == "WORKSPACE_MISMATCH"
+    other_key, _ = IdentityService(engine).create_api_key(other, "other", role="admin")
+    answer = client.post(
+        "/graphql/metadata",
+        json={"query": "{ objects { apiName } }"},
+        headers={"Authorization": f"Bearer {other_key}", "X-Tessera-Workspace": other},
+    )
+    assert answer.json() == {"data": {"objects": []}}  # the other workspace's model, not ours
 
 
 def test_unexpected_errors_are_masked(metadata_api, monkeypatch):
@@ -294,7 +303,7 @@ def test_change_log_lists_applied_changes_newest_first(ok):
     ok(CREATE_DEAL)
     log = ok("{ changeLog { version actor summary changes plan } }")["changeLog"]
     assert [e["version"] for e in log] == [2, 1]
-    assert log[1]["actor"] == "api"
+    assert log[1]["actor"] == "key:tests"  # who: the API key the test client sends
     assert log[1]["summary"] == "Create object 'company' with 1 field(s)"
     assert log[1]["changes"][0]["change"] == "object_created"
     assert log[1]["plan"][0]["sql"]

@@ -1,0 +1,166 @@
+"""Authentication of every API request, as ASGI middleware.
+
+A request carries ``Authorization: Bearer tsk_…`` (an API key) or the session cookie of
+a signed-in browser; cookie-authenticated requests that change something must also send
+the session's CSRF token in ``X-CSRF-Token``. The caller's :class:`Principal` is put in
+the request's state (``request.state.principal``) and its workspace is the request's: a
+``X-Tessera-Workspace`` header naming another workspace is refused.
+
+Public: ``/``, ``/healthz``, ``/auth/login``, the GraphiQL pages (their queries are
+authenticated like any other) and ``/hooks/…`` (checked by the webhook's own secret).
+"""
+
+from __future__ import annotations
+
+import json
+from http.cookies import SimpleCookie
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from tessera.platform.errors import TesseraError
+from tessera.platform.identity import SESSION_LIFETIME, IdentityService, Principal
+
+SESSION_COOKIE = "tessera_session"
+CSRF_HEADER = "x-csrf-token"
+WORKSPACE_HEADER = "x-tessera-workspace"
+PUBLIC_PATHS = frozenset({"/", "/healthz", "/auth/login"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class RequireAuthentication:
+    def __init__(self, app: ASGIApp, identity: IdentityService) -> None:
+        self.app = app
+        self.identity = identity
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.is_public(scope):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        principal: Principal | None = None
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            principal = await run_in_threadpool(self.identity.api_key, token.strip())
+            if principal is None:
+                await refuse(send, 401, "UNAUTHENTICATED", "This API key is unknown, revoked or expired.")
+                return
+        else:
+            cookie = SimpleCookie(headers.get("cookie", "")).get(SESSION_COOKIE)
+            if cookie is not None:
+                principal = await run_in_threadpool(self.identity.session, cookie.value)
+            if principal is not None and scope["method"] not in SAFE_METHODS:
+                if headers.get(CSRF_HEADER) != principal.csrf_token:
+                    await refuse(
+                        send, 403, "CSRF_FAILED", "Send the session's CSRF token in the X-CSRF-Token header."
+                    )
+                    return
+        if principal is None:
+            await refuse(
+                send,
+                401,
+                "UNAUTHENTICATED",
+                "Sign in, or send an API key: Authorization: Bearer tsk_… (tessera apikey create).",
+            )
+            return
+        named = headers.get(WORKSPACE_HEADER)
+        if named and named != principal.workspace:
+            await refuse(
+                send,
+                403,
+                "WORKSPACE_MISMATCH",
+                f"These credentials belong to workspace '{principal.workspace}', not '{named}'.",
+            )
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def is_public(scope: Scope) -> bool:
+        path: str = scope["path"]
+        if path in PUBLIC_PATHS or path.startswith("/hooks/"):
+            return True
+        if (
+            scope["method"] == "GET"
+            and path in ("/graphql", "/graphql/metadata")
+            and not scope["query_string"]
+        ):
+            accept = dict(scope["headers"]).get(b"accept", b"")
+            return b"text/html" in accept  # the GraphiQL page itself holds no data
+        return False
+
+
+async def refuse(send: Send, status: int, code: str, message: str) -> None:
+    body = json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if status == 401:
+        headers.append((b"www-authenticate", b'Bearer realm="tessera"'))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def principal_of(request: Request) -> Principal:
+    """The authenticated caller of ``request`` (set by :class:`RequireAuthentication`)."""
+    principal: Principal = request.state.principal
+    return principal
+
+
+def session_routes(identity: IdentityService, default_workspace: str) -> list[Route]:
+    """``POST /auth/login`` (JSON ``{email, password, workspace?}``: sets the session cookie,
+    answers the CSRF token), ``POST /auth/logout`` and ``GET /auth/me``."""
+
+    async def login(request: Request) -> Response:
+        try:
+            body = await request.json()
+            email, password = str(body["email"]), str(body["password"])
+            workspace = str(body.get("workspace") or default_workspace)
+        except (ValueError, KeyError, TypeError):
+            return error(400, "BAD_REQUEST", 'Send JSON: {"email": …, "password": …, "workspace": …}.')
+        try:
+            token, principal = await run_in_threadpool(identity.log_in, workspace, email, password)
+        except TesseraError as exc:
+            return error(401, "LOGIN_FAILED" if exc.code != "UNKNOWN_WORKSPACE" else exc.code, str(exc))
+        answer = JSONResponse(
+            {"workspace": principal.workspace, "user": principal.name, "csrfToken": principal.csrf_token}
+        )
+        answer.set_cookie(
+            SESSION_COOKIE,
+            token,
+            max_age=int(SESSION_LIFETIME.total_seconds()),
+            httponly=True,
+            secure=request.url.scheme == "https",
+            samesite="lax",
+        )
+        return answer
+
+    async def logout(request: Request) -> Response:
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            await run_in_threadpool(identity.log_out, token)
+        answer = JSONResponse({"loggedOut": True})
+        answer.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax")
+        return answer
+
+    async def me(request: Request) -> Response:
+        principal = principal_of(request)
+        return JSONResponse(
+            {
+                "workspace": principal.workspace,
+                "name": principal.name,
+                "role": principal.role.name,
+                "kind": "user" if principal.user_id else "api_key",
+            }
+        )
+
+    return [
+        Route("/auth/login", login, methods=["POST"]),
+        Route("/auth/logout", logout, methods=["POST"]),
+        Route("/auth/me", me, methods=["GET"]),
+    ]
+
+
+def error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status)
