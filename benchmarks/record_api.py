@@ -87,7 +87,7 @@ COMPANY_FIELDS = [
 CREATE_OBJECT = """mutation($input: CreateObjectInput!) { createObject(input: $input) { applied } }"""
 
 
-def define_model(base: str) -> None:
+def define_model(base: str, headers: dict[str, str]) -> None:
     """The two objects, through the metadata API of the running server."""
     for api_name, plural, fields in (
         ("company", "Companies", COMPANY_FIELDS),
@@ -106,14 +106,16 @@ def define_model(base: str) -> None:
             ],
         }
         answer = httpx.post(
-            f"{base}/graphql/metadata", json={"query": CREATE_OBJECT, "variables": {"input": data}}
+            f"{base}/graphql/metadata",
+            json={"query": CREATE_OBJECT, "variables": {"input": data}},
+            headers=headers,
         ).json()
         assert "errors" not in answer, answer["errors"]
 
 
-def seed(engine: sa.Engine, base: str, people: int, companies: int) -> list[str]:
+def seed(engine: sa.Engine, base: str, headers: dict[str, str], people: int, companies: int) -> list[str]:
     """The model through the metadata API, the rows through the record service."""
-    define_model(base)
+    define_model(base, headers)
     records = RecordService(engine)
     rng = random.Random(7)
     company_ids: list[str] = []
@@ -201,7 +203,8 @@ def median_time(function: Callable[[], Any], repeat: int) -> float:
     return statistics.median(runs)
 
 
-def serve(url: str, data_dir: str) -> tuple[subprocess.Popen[bytes], str]:
+def serve(url: str, data_dir: str) -> tuple[subprocess.Popen[bytes], str, dict[str, str]]:
+    """``tessera serve`` on ``url``; its address and the headers of its first admin's key."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -224,7 +227,9 @@ def serve(url: str, data_dir: str) -> tuple[subprocess.Popen[bytes], str]:
     for _ in range(400):
         try:
             if httpx.get(f"{base}/healthz").status_code == 200:
-                return process, base
+                saved = Path(data_dir) / "first-admin.txt"
+                key = dict(line.split(": ", 1) for line in saved.read_text().splitlines())["api key"]
+                return process, base, {"Authorization": f"Bearer {key}"}
         except httpx.TransportError:
             time.sleep(0.05)
     process.terminate()
@@ -234,11 +239,11 @@ def serve(url: str, data_dir: str) -> tuple[subprocess.Popen[bytes], str]:
 def measure(name: str, url: str, args: argparse.Namespace, data_dir: str) -> list[tuple[str, float, float]]:
     engine = create_engine(url)
     print(f"{name}: seeding {args.companies} companies and {args.people} people…", file=sys.stderr)
-    process, base = serve(url, data_dir)
+    process, base, headers = serve(url, data_dir)
     rows = []
     try:
-        person_ids = seed(engine, base, args.people, args.companies)
-        with httpx.Client(timeout=120) as client:
+        person_ids = seed(engine, base, headers, args.people, args.companies)
+        with httpx.Client(timeout=120, headers=headers) as client:
 
             def post(query: str, variables: dict[str, Any]) -> Any:
                 answer = client.post(f"{base}/graphql", json={"query": query, "variables": variables}).json()
