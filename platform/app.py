@@ -26,6 +26,7 @@ from tessera.metadata.store import MetadataStore
 from tessera.platform.auth import RequireAuthentication, principal_of, session_routes
 from tessera.platform.database import create_engine
 from tessera.platform.identity import IdentityService, Principal
+from tessera.platform.rate_limits import rate_limiter_from_url
 from tessera.platform.settings import Settings
 from tessera.platform.webhooks import receive_workflow_webhook
 from tessera.platform.workspaces import WorkspaceService
@@ -166,6 +167,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     store = MetadataStore(engine)
     identity = IdentityService(engine)
+    limiter = rate_limiter_from_url(settings.rate_limit_url)
     record_api = record_api_for(engine, settings)
     store.on_change.append(record_api.schemas.forget)
 
@@ -186,12 +188,22 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         finally:
             if runtime is not None:
                 runtime.stop()
+            limiter.close()
 
     app = Starlette(
         lifespan=lifespan,
-        middleware=[Middleware(RequireAuthentication, identity=identity)],
+        middleware=[
+            Middleware(
+                RequireAuthentication,
+                identity=identity,
+                limiter=limiter,
+                requests_per_minute=settings.rate_limit_per_minute,
+            )
+        ],
         routes=[
-            *session_routes(identity, settings.default_workspace),
+            *session_routes(
+                identity, settings.default_workspace, limiter, settings.login_attempts_per_15_minutes
+            ),
             Route("/", index, name="index"),
             Route(
                 "/graphql",

@@ -8,11 +8,16 @@ the request's state (``request.state.principal``) and its workspace is the reque
 
 Public: ``/``, ``/healthz``, ``/auth/login``, the GraphiQL pages (their queries are
 authenticated like any other) and ``/hooks/…`` (checked by the webhook's own secret).
+
+Each API key and each signed-in user may make so many requests a minute (``429
+RATE_LIMITED`` beyond); ``/auth/login`` refuses an email or a client address with too many
+failed attempts (``429 LOGIN_THROTTLED``). Both answer ``Retry-After``.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from http.cookies import SimpleCookie
 
 from starlette.concurrency import run_in_threadpool
@@ -23,18 +28,27 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tessera.platform.errors import TesseraError
 from tessera.platform.identity import SESSION_LIFETIME, IdentityService, Principal
+from tessera.platform.rate_limits import RateLimiter
 
 SESSION_COOKIE = "tessera_session"
 CSRF_HEADER = "x-csrf-token"
 WORKSPACE_HEADER = "x-tessera-workspace"
 PUBLIC_PATHS = frozenset({"/", "/healthz", "/auth/login"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+REQUEST_WINDOW_SECONDS = 60.0
+LOGIN_WINDOW_SECONDS = 15 * 60.0
 
 
 class RequireAuthentication:
-    def __init__(self, app: ASGIApp, identity: IdentityService) -> None:
+    """``requests_per_minute`` (0: no limit) is counted per API key and per user in ``limiter``."""
+
+    def __init__(
+        self, app: ASGIApp, identity: IdentityService, limiter: RateLimiter, requests_per_minute: int
+    ) -> None:
         self.app = app
         self.identity = identity
+        self.limiter = limiter
+        self.requests_per_minute = requests_per_minute
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self.is_public(scope):
@@ -66,6 +80,23 @@ class RequireAuthentication:
                 "Sign in, or send an API key: Authorization: Bearer tsk_… (tessera apikey create).",
             )
             return
+        if self.requests_per_minute > 0:
+            key = f"key:{principal.api_key_id}" if principal.api_key_id else f"user:{principal.user_id}"
+            wait = await run_in_threadpool(
+                self.limiter.hit, key, self.requests_per_minute, REQUEST_WINDOW_SECONDS
+            )
+            if wait is not None:
+                seconds = whole_seconds(wait)
+                who = "API key" if principal.api_key_id else "user"
+                await refuse(
+                    send,
+                    429,
+                    "RATE_LIMITED",
+                    f"This {who} made more than {self.requests_per_minute} requests in a minute: "
+                    f"try again in {seconds} s.",
+                    retry_after=seconds,
+                )
+                return
         named = headers.get(WORKSPACE_HEADER)
         if named and named != principal.workspace:
             await refuse(
@@ -93,11 +124,13 @@ class RequireAuthentication:
         return False
 
 
-async def refuse(send: Send, status: int, code: str, message: str) -> None:
+async def refuse(send: Send, status: int, code: str, message: str, retry_after: int | None = None) -> None:
     body = json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if status == 401:
         headers.append((b"www-authenticate", b'Bearer realm="tessera"'))
+    if retry_after is not None:
+        headers.append((b"retry-after", str(retry_after).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -108,9 +141,32 @@ def principal_of(request: Request) -> Principal:
     return principal
 
 
-def session_routes(identity: IdentityService, default_workspace: str) -> list[Route]:
+def whole_seconds(wait: float) -> int:
+    """A wait as ``Retry-After`` gives it: whole seconds, rounded up, at least 1."""
+    return max(1, math.ceil(wait))
+
+
+def session_routes(
+    identity: IdentityService, default_workspace: str, limiter: RateLimiter, login_attempts: int
+) -> list[Route]:
     """``POST /auth/login`` (JSON ``{email, password, workspace?}``: sets the session cookie,
-    answers the CSRF token), ``POST /auth/logout`` and ``GET /auth/me``."""
+    answers the CSRF token), ``POST /auth/logout`` and ``GET /auth/me``.
+
+    Login is refused before the password is checked once the email (in its workspace) or
+    the client's address made ``login_attempts`` failed attempts (0: no throttling) in 15
+    minutes; only failures count."""
+
+    def login_keys(request: Request, workspace: str, email: str) -> list[str]:
+        address = request.client.host if request.client else "unknown"
+        return [f"login-email:{workspace}:{email.lower()}", f"login-ip:{address}"]
+
+    def login_throttled(keys: list[str]) -> float | None:
+        waits = [limiter.retry_after(key, login_attempts, LOGIN_WINDOW_SECONDS) for key in keys]
+        return max((wait for wait in waits if wait is not None), default=None)
+
+    def count_failure(keys: list[str]) -> None:
+        for key in keys:
+            limiter.hit(key, login_attempts, LOGIN_WINDOW_SECONDS)
 
     async def login(request: Request) -> Response:
         try:
@@ -119,9 +175,22 @@ def session_routes(identity: IdentityService, default_workspace: str) -> list[Ro
             workspace = str(body.get("workspace") or default_workspace)
         except (ValueError, KeyError, TypeError):
             return error(400, "BAD_REQUEST", 'Send JSON: {"email": …, "password": …, "workspace": …}.')
+        keys = login_keys(request, workspace, email) if login_attempts > 0 else []
+        wait = await run_in_threadpool(login_throttled, keys) if keys else None
+        if wait is not None:
+            seconds = whole_seconds(wait)
+            answer = error(
+                429,
+                "LOGIN_THROTTLED",
+                f"Too many failed logins for this email or from this address: try again in {seconds} s.",
+            )
+            answer.headers["Retry-After"] = str(seconds)
+            return answer
         try:
             token, principal = await run_in_threadpool(identity.log_in, workspace, email, password)
         except TesseraError as exc:
+            if keys:
+                await run_in_threadpool(count_failure, keys)
             return error(401, "LOGIN_FAILED" if exc.code != "UNKNOWN_WORKSPACE" else exc.code, str(exc))
         answer = JSONResponse(
             {"workspace": principal.workspace, "user": principal.name, "csrfToken": principal.csrf_token}

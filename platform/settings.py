@@ -32,6 +32,9 @@ class Settings:
     mail_url: str = "log://"
     allow_private_urls: bool = False
     workflow_lease_seconds: int = 300
+    rate_limit_url: str = "memory://"
+    rate_limit_per_minute: int = 600
+    login_attempts_per_15_minutes: int = 10
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -55,6 +58,9 @@ class Settings:
             mail_url=env.get("TESSERA_MAIL_URL", "log://"),
             allow_private_urls=env.get("TESSERA_ALLOW_PRIVATE_URLS", "false").lower() in ("1", "true", "yes"),
             workflow_lease_seconds=int(env.get("TESSERA_WORKFLOW_LEASE_SECONDS", "300")),
+            rate_limit_url=env.get("TESSERA_RATE_LIMIT_URL", "memory://"),
+            rate_limit_per_minute=int(env.get("TESSERA_RATE_LIMIT_PER_MINUTE", "600")),
+            login_attempts_per_15_minutes=int(env.get("TESSERA_LOGIN_ATTEMPTS_PER_15_MINUTES", "10")),
         )
 
     def describe(self) -> list[tuple[str, str, str]]:
@@ -86,4 +92,10 @@ SETTING_HELP = {
     "allow_private_urls": "let workflow HTTP steps call loopback and private addresses (default: false)",
     "workflow_lease_seconds": "how long a worker holds a workflow run between two steps before another "
     "worker may take it over, should it have died (default: 300)",
+    "rate_limit_url": "where request and login counts are kept: memory:// (each server process on its own) "
+    "or redis://host:6379/0 (shared by every process) (default: memory://)",
+    "rate_limit_per_minute": "requests a minute per API key or signed-in user before 429 RATE_LIMITED; "
+    "0 turns the limit off (default: 600)",
+    "login_attempts_per_15_minutes": "failed logins per email (in a workspace) and per client address in "
+    "15 minutes before 429 LOGIN_THROTTLED; 0 turns throttling off (default: 10)",
 }
