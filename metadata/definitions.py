@@ -23,7 +23,10 @@ from tessera.metadata.names import (
 )
 from tessera.platform.errors import Path, Problem, TesseraError, dedupe
 
-FIELD_KEYS = {"id", "api_name", "label", "type", "required", "unique", "default", "help_text", "options"}
+FIELD_KEYS = {
+    "id", "api_name", "label", "type", "required", "unique", "default", "help_text", "track_history",
+    "options",
+}  # fmt: skip
 OBJECT_KEYS = {
     "id",
     "api_name",
@@ -112,6 +115,7 @@ def _build_field(
             "unique": existing.unique,
             "default": existing.default,
             "help_text": existing.help_text,
+            "track_history": existing.track_history,
             "options": field_type(existing.type).portable_options(existing.options, state),
         }
         if "type" in data and data["type"] != existing.type and "options" not in data:
@@ -154,6 +158,7 @@ def _build_field(
         unique=bool(merged.get("unique", False)),
         default=merged.get("default"),
         help_text=str(merged.get("help_text") or ""),
+        track_history=bool(merged.get("track_history", False)),
         options=normalized,
     )
     problems.extend(default_problems(fld, path))

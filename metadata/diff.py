@@ -9,7 +9,17 @@ from tessera.metadata.fields import field_type
 from tessera.metadata.model import FieldDef, MetadataState, ObjectDef, ValidationRule
 
 OBJECT_ATTRIBUTES = ("api_name", "plural_api_name", "label_singular", "label_plural", "description")
-FIELD_ATTRIBUTES = ("api_name", "label", "type", "required", "unique", "default", "help_text", "options")
+FIELD_ATTRIBUTES = (
+    "api_name",
+    "label",
+    "type",
+    "required",
+    "unique",
+    "default",
+    "help_text",
+    "track_history",
+    "options",
+)
 RULE_ATTRIBUTES = ("name", "error_when", "message", "field", "active")
 
 

@@ -51,6 +51,7 @@ def export_document(state: MetadataState, workspace: str | None = None) -> dict[
                         "unique": fld.unique,
                         "default": fld.default,
                         "help_text": fld.help_text,
+                        "track_history": fld.track_history,
                         "options": field_type(fld.type).portable_options(fld.options, state),
                     }
                     for fld in obj.fields
@@ -156,6 +157,7 @@ def document_schema(*, with_options: bool = True) -> dict[str, Any]:
         "unique": {"type": "boolean"},
         "default": {"description": "Default value, written as in the API (or 'today' / 'now')."},
         "help_text": {"type": "string"},
+        "track_history": {"type": "boolean", "description": "keep every change of the value (audit)"},
         "options": {"type": "object", "description": "Settings of the field type."},
     }
     assert set(field_properties) == FIELD_KEYS

@@ -39,6 +39,8 @@ class FieldDef:
     unique: bool = False
     default: Any = None
     help_text: str = ""
+    #: every change of the field's value is kept in the record history (audit)
+    track_history: bool = False
     options: Mapping[str, Any] = field(default_factory=dict)
     #: metadata versions that created and last changed it (bookkeeping, not compared)
     created_version: int = field(default=0, compare=False)

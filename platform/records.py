@@ -39,7 +39,7 @@ from tessera.metadata.store import committed_state
 from tessera.platform.database import write_transaction
 from tessera.platform.errors import NotFound, Path, Problem, TesseraError
 from tessera.platform.filtering import compile_filter
-from tessera.platform.tables import auto_number_sequences, record_events
+from tessera.platform.tables import auto_number_sequences, record_events, record_history
 from tessera.platform.workspaces import Workspace, get_workspace
 
 Record = dict[str, Any]
@@ -867,6 +867,44 @@ class RecordWriter:
                 for kind, record_id, before, after, changed in events
             ],
         )
+        self.record_history(obj, events, now)
+
+    def record_history(
+        self,
+        obj: ObjectDef,
+        events: list[tuple[str, uuid.UUID, Record | None, Record | None, list[str] | None]],
+        now: dt.datetime,
+    ) -> None:
+        """Audit rows for the fields that track their history, in this transaction."""
+        tracked = [fld for fld in obj.fields if fld.track_history]
+        if not tracked:
+            return
+        rows = []
+        for kind, record_id, before, after, _changed in events:
+            old = record_json(obj, before) if before is not None else {}
+            new = record_json(obj, after) if after is not None else {}
+            for fld in tracked:
+                old_value, new_value = old.get(fld.api_name), new.get(fld.api_name)
+                if old_value == new_value:  # moving to the recycle bin and back changes no value
+                    continue
+                rows.append(
+                    {
+                        "id": uuid.uuid4(),
+                        "workspace_id": self.workspace.id,
+                        "object_id": obj.id,
+                        "object_api_name": obj.api_name,
+                        "record_id": record_id,
+                        "field_id": fld.id,
+                        "field_api_name": fld.api_name,
+                        "kind": kind,
+                        "old_value": old_value,
+                        "new_value": new_value,
+                        "actor": self.actor,
+                        "changed_at": now,
+                    }
+                )
+        if rows:
+            self.conn.execute(sa.insert(record_history), rows)
 
 
 SELECT_TYPES = frozenset({"select", "multi_select"})

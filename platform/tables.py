@@ -63,6 +63,7 @@ fields = sa.Table(
     sa.Column("is_unique", sa.Boolean, nullable=False),
     sa.Column("default_value", JSONValue, nullable=True),
     sa.Column("help_text", sa.Text, nullable=False, server_default=""),
+    sa.Column("track_history", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("options", JSONValue, nullable=False),
     sa.Column("position", sa.Integer, nullable=False),
     sa.Column("created_version", sa.Integer, nullable=False),
@@ -266,4 +267,26 @@ user_sessions = sa.Table(
     sa.Column("csrf_token", sa.String(64), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=False),
+)
+
+#: the audit trail of records: one row per change of a field marked ``track_history``,
+#: written by the record service in the transaction of the change
+record_history = sa.Table(
+    "record_history",
+    platform_metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("workspace_id", sa.Uuid, sa.ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("object_id", sa.Uuid, nullable=False),
+    sa.Column("object_api_name", sa.String(64), nullable=False),
+    sa.Column("record_id", sa.Uuid, nullable=False),
+    sa.Column("field_id", sa.Uuid, nullable=False),
+    sa.Column("field_api_name", sa.String(64), nullable=False),
+    #: created, updated or destroyed: the record change that changed the value
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("old_value", JSONValue, nullable=True),
+    sa.Column("new_value", JSONValue, nullable=True),
+    sa.Column("actor", sa.Uuid, nullable=True),
+    sa.Column("changed_at", UTCDateTime, nullable=False),
+    sa.Index("ix_record_history_workspace_id_record_id", "workspace_id", "record_id"),
+    sa.Index("ix_record_history_workspace_id_changed_at", "workspace_id", "changed_at"),
 )

@@ -17,6 +17,7 @@ from strawberry.types import Info
 from tessera.metadata import changes
 from tessera.metadata.changes import Edit
 from tessera.metadata.store import MetadataStore
+from tessera.platform.audit import record_history_of
 from tessera.platform.errors import TesseraError
 from tessera.platform.workspaces import WorkspaceService
 from tessera.schema.errors import MaskUnexpectedErrors, QuietSchema, to_graphql_error
@@ -29,6 +30,8 @@ from tessera.schema.metadata_types import (
     MetadataChange,
     MetadataChangeResult,
     ObjectType,
+    RecordHistoryEntryType,
+    RecordHistoryFilter,
     ReorderFieldsInput,
     UpdateFieldInput,
     UpdateObjectInput,
@@ -147,6 +150,22 @@ class Query:
         ctx = admin_context(info)  # the secret is an admin's to see
         workflow_id, secret = await call(lambda: ctx.workflows.webhook(ctx.workspace, name))
         return WorkflowWebhookType(path=f"/hooks/workflows/{workflow_id}", secret=secret)
+
+    @strawberry.field(
+        description="Changes of the fields that track their history (trackHistory), newest first."
+    )
+    async def record_history(
+        self,
+        info: Info[MetadataContext, Any],
+        filter: RecordHistoryFilter | None = None,  # noqa: A002 - the API's name for it
+        limit: int = 100,
+    ) -> list[RecordHistoryEntryType]:
+        ctx = context(info)
+        where = (filter or RecordHistoryFilter()).to_filter()
+        entries = await call(
+            lambda: record_history_of(ctx.store.engine, ctx.workspace, where, limit=max(1, min(limit, 1000)))
+        )
+        return [RecordHistoryEntryType.of(e) for e in entries]
 
     @strawberry.field(description="Applied changes, newest first.")
     async def change_log(

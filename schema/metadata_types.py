@@ -13,6 +13,7 @@ from tessera.metadata.fields import FIELD_TYPES, field_type
 from tessera.metadata.model import FieldDef, MetadataState, ObjectDef
 from tessera.metadata.plan import DataLoss
 from tessera.metadata.store import ApplyResult, ChangeLogEntry
+from tessera.platform.audit import HistoryEntry, HistoryFilter
 from tessera.platform.workspaces import Workspace
 from tessera.workflows.store import RunFilter, WorkflowRun, WorkflowVersion
 
@@ -27,6 +28,7 @@ class Field:
     unique: bool
     default: JSON | None = strawberry.field(description="Default value, as written in the API.")
     help_text: str
+    track_history: bool = strawberry.field(description="Every change of its value is kept (recordHistory).")
     options: JSON = strawberry.field(description="Settings of the field type (see fieldTypes).")
     created_version: int = strawberry.field(description="Metadata version that created it.")
     updated_version: int = strawberry.field(description="Metadata version that last changed it.")
@@ -42,6 +44,7 @@ class Field:
             unique=fld.unique,
             default=fld.default,
             help_text=fld.help_text,
+            track_history=fld.track_history,
             options=JSON(field_type(fld.type).portable_options(fld.options, state)),
             created_version=fld.created_version,
             updated_version=fld.updated_version,
@@ -281,6 +284,7 @@ class FieldInput:
     unique: bool | None = strawberry.UNSET
     default: JSON | None = strawberry.UNSET
     help_text: str | None = strawberry.UNSET
+    track_history: bool | None = strawberry.UNSET
     options: JSON | None = strawberry.UNSET
 
 
@@ -321,6 +325,7 @@ class CreateFieldInput:
     unique: bool | None = strawberry.UNSET
     default: JSON | None = strawberry.UNSET
     help_text: str | None = strawberry.UNSET
+    track_history: bool | None = strawberry.UNSET
     options: JSON | None = strawberry.UNSET
 
 
@@ -337,6 +342,7 @@ class UpdateFieldInput:
     unique: bool | None = strawberry.UNSET
     default: JSON | None = strawberry.UNSET
     help_text: str | None = strawberry.UNSET
+    track_history: bool | None = strawberry.UNSET
     options: JSON | None = strawberry.UNSET
 
 
@@ -393,3 +399,48 @@ class WorkflowRunFilter:
 class WorkflowWebhookType:
     path: str = strawberry.field(description="POST JSON here, with the header Authorization: Bearer <secret>")
     secret: str
+
+
+@strawberry.input(description="Which record history entries to list; every given condition holds.")
+class RecordHistoryFilter:
+    object: str | None = None
+    record_id: uuid.UUID | None = None
+    field: str | None = None
+    actor: uuid.UUID | None = strawberry.field(default=None, description="the user or API key id")
+    changed_after: dt.datetime | None = None
+    changed_before: dt.datetime | None = None
+
+    def to_filter(self) -> HistoryFilter:
+        return HistoryFilter(
+            object=self.object,
+            record_id=self.record_id,
+            field=self.field,
+            actor=self.actor,
+            changed_after=self.changed_after,
+            changed_before=self.changed_before,
+        )
+
+
+@strawberry.type(name="RecordHistoryEntry", description="One change of a field that tracks its history.")
+class RecordHistoryEntryType:
+    object: str
+    record_id: uuid.UUID
+    field: str
+    kind: str = strawberry.field(description="created, updated or destroyed")
+    old_value: JSON | None
+    new_value: JSON | None
+    actor: uuid.UUID | None = strawberry.field(description="the user or API key that made the change")
+    changed_at: dt.datetime
+
+    @classmethod
+    def of(cls, entry: HistoryEntry) -> RecordHistoryEntryType:
+        return cls(
+            object=entry.object,
+            record_id=entry.record_id,
+            field=entry.field,
+            kind=entry.kind,
+            old_value=entry.old_value,
+            new_value=entry.new_value,
+            actor=entry.actor,
+            changed_at=entry.changed_at,
+        )

@@ -1,0 +1,82 @@
+"""The audit trail: who changed what, when.
+
+- **Record history**: every change of a field marked ``track_history`` (its old and new
+  value, the record change that made it, the actor), written by the record service in
+  the transaction of the change (:meth:`RecordWriter.record_history`).
+- **Metadata changes**: the change log of the metadata store (who, when, each change with
+  what it was before and after, the SQL that ran).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from tessera.platform.tables import record_history
+from tessera.platform.workspaces import get_workspace
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    """Which history entries to list; every given condition holds."""
+
+    object: str | None = None
+    record_id: uuid.UUID | None = None
+    field: str | None = None
+    actor: uuid.UUID | None = None
+    changed_after: dt.datetime | None = None
+    changed_before: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    object: str
+    record_id: uuid.UUID
+    field: str
+    kind: str
+    old_value: Any
+    new_value: Any
+    actor: uuid.UUID | None
+    changed_at: dt.datetime
+
+
+def record_history_of(
+    engine: Engine, workspace: str, where: HistoryFilter | None = None, *, limit: int = 100
+) -> list[HistoryEntry]:
+    """History entries of the workspace, newest first."""
+    where = where or HistoryFilter()
+    table = record_history
+    with engine.connect() as conn:
+        ws = get_workspace(conn, workspace)
+        query = sa.select(table).where(table.c.workspace_id == ws.id)
+        for column, value in (
+            (table.c.object_api_name, where.object),
+            (table.c.record_id, where.record_id),
+            (table.c.field_api_name, where.field),
+            (table.c.actor, where.actor),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        if where.changed_after is not None:
+            query = query.where(table.c.changed_at >= where.changed_after)
+        if where.changed_before is not None:
+            query = query.where(table.c.changed_at < where.changed_before)
+        rows = conn.execute(query.order_by(table.c.changed_at.desc(), table.c.id).limit(limit))
+        return [
+            HistoryEntry(
+                r.object_api_name,
+                r.record_id,
+                r.field_api_name,
+                r.kind,
+                r.old_value,
+                r.new_value,
+                r.actor,
+                r.changed_at,
+            )
+            for r in rows
+        ]
