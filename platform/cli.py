@@ -255,6 +255,52 @@ def user_list(services: Services, workspace: str | None) -> None:
         click.echo(f"{u.email}\t{u.name}\t{u.role}\t{state}")
 
 
+@user.command("disable")
+@click.argument("email")
+@WORKSPACE_OPTION
+@pass_services
+@reports_errors
+def user_disable(services: Services, email: str, workspace: str | None) -> None:
+    """Stop EMAIL from signing in; their sessions end at once."""
+    from tessera.platform.identity import IdentityService
+
+    IdentityService(services.engine).set_active(
+        workspace or services.settings.default_workspace, email, False
+    )
+    click.echo(f"disabled {email}")
+
+
+@user.command("enable")
+@click.argument("email")
+@WORKSPACE_OPTION
+@pass_services
+@reports_errors
+def user_enable(services: Services, email: str, workspace: str | None) -> None:
+    """Let EMAIL sign in again."""
+    from tessera.platform.identity import IdentityService
+
+    IdentityService(services.engine).set_active(workspace or services.settings.default_workspace, email, True)
+    click.echo(f"enabled {email}")
+
+
+@user.command("password")
+@click.argument("email")
+@click.option(
+    "--password", prompt=True, hide_input=True, confirmation_prompt=True, help="At least 12 characters."
+)
+@WORKSPACE_OPTION
+@pass_services
+@reports_errors
+def user_password(services: Services, email: str, password: str, workspace: str | None) -> None:
+    """Give EMAIL a new password (their sessions end)."""
+    from tessera.platform.identity import IdentityService
+
+    IdentityService(services.engine).set_password(
+        workspace or services.settings.default_workspace, email, password
+    )
+    click.echo(f"changed the password of {email}")
+
+
 @main.group()
 def apikey() -> None:
     """Keys for apps and integrations (Authorization: Bearer …)."""

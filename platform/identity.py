@@ -16,6 +16,7 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -75,6 +76,13 @@ class ApiKey:
     last_used_at: dt.datetime | None
 
 
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise TesseraError.single(
+            "PASSWORD_TOO_SHORT", f"A password has at least {MIN_PASSWORD_LENGTH} characters.", ("password",)
+        )
+
+
 def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -96,12 +104,7 @@ class IdentityService:
             raise TesseraError.single(
                 "INVALID_EMAIL", f"'{email}' is not an email address: {exc}", ("email",)
             ) from None
-        if len(password) < MIN_PASSWORD_LENGTH:
-            raise TesseraError.single(
-                "PASSWORD_TOO_SHORT",
-                f"A password has at least {MIN_PASSWORD_LENGTH} characters.",
-                ("password",),
-            )
+        check_password(password)
         now = self.clock()
         user_id = uuid.uuid4()
         with write_transaction(self.engine) as conn:
@@ -142,6 +145,38 @@ class IdentityService:
             return [
                 User(r.id, r.email, r.name, r.role, r.active, r.created_at, r.last_login_at) for r in rows
             ]
+
+    def set_active(self, workspace: str, email: str, active: bool) -> User:
+        """Disable a user (their sessions stop working at once) or enable them again."""
+        with write_transaction(self.engine) as conn:
+            ws = get_workspace(conn, workspace)
+            row = self._user_row(conn, ws.id, email)
+            conn.execute(sa.update(users).where(users.c.id == row.id).values(active=active))
+            if not active:
+                conn.execute(sa.delete(user_sessions).where(user_sessions.c.user_id == row.id))
+        return self.user(workspace, row.id)
+
+    def set_password(self, workspace: str, email: str, password: str) -> None:
+        """Give a user a new password; their sessions end."""
+        check_password(password)
+        with write_transaction(self.engine) as conn:
+            ws = get_workspace(conn, workspace)
+            row = self._user_row(conn, ws.id, email)
+            conn.execute(
+                sa.update(users).where(users.c.id == row.id).values(password_hash=_hasher.hash(password))
+            )
+            conn.execute(sa.delete(user_sessions).where(user_sessions.c.user_id == row.id))
+
+    @staticmethod
+    def _user_row(conn: Any, workspace_id: uuid.UUID, email: str) -> Any:
+        row = conn.execute(
+            sa.select(users).where(
+                users.c.workspace_id == workspace_id, sa.func.lower(users.c.email) == email.lower()
+            )
+        ).first()
+        if row is None:
+            raise NotFound.single("UNKNOWN_USER", f"No user signs in with '{email}' here.", ("email",))
+        return row
 
     def log_in(self, workspace: str, email: str, password: str) -> tuple[str, Principal]:
         """A new session token for the user's browser, and the principal it stands for.

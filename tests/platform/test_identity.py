@@ -152,3 +152,32 @@ def test_the_cli_manages_users_and_keys(database_url: str, workspace: str, ident
     assert identity.api_key(secret) is None
     refused = cli.invoke(main, ["user", "create", "bob@example.com"], input="short\nshort\n", env=env)
     assert refused.exit_code == 1 and "PASSWORD_TOO_SHORT" in refused.output
+    assert cli.invoke(main, ["user", "disable", "ada@example.com"], env=env).exit_code == 0
+    assert "ada@example.com\tada\tviewer\tdisabled" in cli.invoke(main, ["user", "list"], env=env).output
+    assert cli.invoke(main, ["user", "enable", "ada@example.com"], env=env).exit_code == 0
+    changed = cli.invoke(
+        main, ["user", "password", "ada@example.com"], input="another passphrase\n" * 2, env=env
+    )
+    assert changed.exit_code == 0, changed.output
+
+
+def test_disabling_a_user_ends_their_sessions_and_a_new_password_too(
+    identity: IdentityService, workspace: str
+):
+    identity.create_user(workspace, "ada@example.com", PASSWORD)
+    token, _ = identity.log_in(workspace, "ada@example.com", PASSWORD)
+    assert identity.set_active(workspace, "ADA@example.com", False).active is False
+    assert identity.session(token) is None
+    with pytest.raises(TesseraError) as caught:
+        identity.log_in(workspace, "ada@example.com", PASSWORD)
+    assert caught.value.code == "LOGIN_FAILED"
+    identity.set_active(workspace, "ada@example.com", True)
+    token, _ = identity.log_in(workspace, "ada@example.com", PASSWORD)
+    identity.set_password(workspace, "ada@example.com", "a brand new passphrase")
+    assert identity.session(token) is None
+    assert (
+        identity.log_in(workspace, "ada@example.com", "a brand new passphrase")[1].name == "ada@example.com"
+    )
+    with pytest.raises(TesseraError) as caught:
+        identity.set_password(workspace, "nobody@example.com", "a brand new passphrase")
+    assert caught.value.code == "UNKNOWN_USER"
