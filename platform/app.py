@@ -65,7 +65,12 @@ class MetadataGraphQL(GraphQL[MetadataContext, None]):
             runner=self.runner,
             may_administer=principal is not None and principal.role.administer,
             may_write_records=principal is not None and principal.role.write_records,
+            may_introspect=may_introspect(self.settings, principal),
         )
+
+
+def may_introspect(settings: Settings, principal: Principal | None) -> bool:
+    return settings.introspection == "everyone" or (principal is not None and principal.role.administer)
 
 
 def record_api_for(engine: Engine, settings: Settings) -> RecordAPI:
@@ -106,6 +111,7 @@ class RecordGraphQL:
                 graphql_request,
                 actor=principal.user_id or principal.api_key_id,
                 allow_mutations=request.method == "POST",
+                introspection=may_introspect(self.settings, principal),
                 writes_refused=None
                 if principal.role.write_records
                 else f"Your role ({principal.role.name}) reads records; it cannot change them.",

@@ -32,6 +32,7 @@ class Settings:
     mail_url: str = "log://"
     allow_private_urls: bool = False
     workflow_lease_seconds: int = 300
+    introspection: str = "everyone"
     rate_limit_url: str = "memory://"
     rate_limit_per_minute: int = 600
     login_attempts_per_15_minutes: int = 10
@@ -58,6 +59,7 @@ class Settings:
             mail_url=env.get("TESSERA_MAIL_URL", "log://"),
             allow_private_urls=env.get("TESSERA_ALLOW_PRIVATE_URLS", "false").lower() in ("1", "true", "yes"),
             workflow_lease_seconds=int(env.get("TESSERA_WORKFLOW_LEASE_SECONDS", "300")),
+            introspection=introspection_setting(env.get("TESSERA_INTROSPECTION", "everyone")),
             rate_limit_url=env.get("TESSERA_RATE_LIMIT_URL", "memory://"),
             rate_limit_per_minute=int(env.get("TESSERA_RATE_LIMIT_PER_MINUTE", "600")),
             login_attempts_per_15_minutes=int(env.get("TESSERA_LOGIN_ATTEMPTS_PER_15_MINUTES", "10")),
@@ -69,6 +71,12 @@ class Settings:
             (f"TESSERA_{f.name.upper()}", str(getattr(self, f.name)), SETTING_HELP[f.name])
             for f in fields(self)
         ]
+
+
+def introspection_setting(value: str) -> str:
+    if value not in ("everyone", "admins"):
+        raise ValueError(f"TESSERA_INTROSPECTION is 'everyone' or 'admins', not {value!r}.")
+    return value
 
 
 SETTING_HELP = {
@@ -92,6 +100,8 @@ SETTING_HELP = {
     "allow_private_urls": "let workflow HTTP steps call loopback and private addresses (default: false)",
     "workflow_lease_seconds": "how long a worker holds a workflow run between two steps before another "
     "worker may take it over, should it have died (default: 300)",
+    "introspection": "who may query the GraphQL schemas (__schema, __type): everyone, or admins "
+    "(default: everyone)",
     "rate_limit_url": "where request and login counts are kept: memory:// (each server process on its own) "
     "or redis://host:6379/0 (shared by every process) (default: memory://)",
     "rate_limit_per_minute": "requests a minute per API key or signed-in user before 429 RATE_LIMITED; "

@@ -21,6 +21,7 @@ from tessera.platform.audit import record_history_of
 from tessera.platform.errors import TesseraError
 from tessera.platform.workspaces import WorkspaceService
 from tessera.schema.errors import MaskUnexpectedErrors, QuietSchema, to_graphql_error
+from tessera.schema.introspection import IntrospectionByRole
 from tessera.schema.metadata_types import (
     CreateFieldInput,
     CreateObjectInput,
@@ -63,6 +64,8 @@ class MetadataContext:
     #: what the caller's role allows: change the data model and workflows; write records
     may_administer: bool = True
     may_write_records: bool = True
+    #: whether __schema and __type are answered (TESSERA_INTROSPECTION)
+    may_introspect: bool = True
 
 
 async def call(function: Callable[[], T]) -> T:
@@ -395,4 +398,6 @@ class FullMutation(Mutation, WorkflowMutation):
 
 
 def build_metadata_schema() -> strawberry.Schema:
-    return QuietSchema(query=Query, mutation=FullMutation, extensions=[MaskUnexpectedErrors])
+    return QuietSchema(
+        query=Query, mutation=FullMutation, extensions=[MaskUnexpectedErrors, IntrospectionByRole]
+    )

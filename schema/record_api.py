@@ -52,6 +52,7 @@ from tessera.platform.records import RecordService
 from tessera.platform.workspaces import get_workspace
 from tessera.schema.aggregates import Aggregator
 from tessera.schema.errors import error_payload
+from tessera.schema.introspection import NoIntrospection
 from tessera.schema.query_limits import QueryLimits, check_limits
 from tessera.schema.read_planner import Planner, ReadSettings
 from tessera.schema.record_types import RecordSchemaBuilder, RootRole
@@ -418,6 +419,7 @@ class RecordAPI:
         actor: uuid.UUID | None = None,
         allow_mutations: bool = True,
         writes_refused: str | None = None,
+        introspection: bool = True,
     ) -> dict[str, Any]:
         """The response to one request, as Python values."""
         answer: dict[str, Any] = json.loads(
@@ -427,6 +429,7 @@ class RecordAPI:
                 actor=actor,
                 allow_mutations=allow_mutations,
                 writes_refused=writes_refused,
+                introspection=introspection,
             )
         )
         return answer
@@ -439,6 +442,7 @@ class RecordAPI:
         actor: uuid.UUID | None = None,
         allow_mutations: bool = True,
         writes_refused: str | None = None,
+        introspection: bool = True,
     ) -> bytes:
         """The response to one request, as the JSON sent over HTTP."""
         return dumps(
@@ -448,6 +452,7 @@ class RecordAPI:
                 actor=actor,
                 allow_mutations=allow_mutations,
                 writes_refused=writes_refused,
+                introspection=introspection,
             )
         )
 
@@ -459,6 +464,7 @@ class RecordAPI:
         actor: uuid.UUID | None = None,
         allow_mutations: bool = True,
         writes_refused: str | None = None,
+        introspection: bool = True,
     ) -> dict[str, Any]:
         """The response (``data``/``errors``) to one request; never raises for bad input.
         ``writes_refused``: why this caller may not run mutations (its role), if so."""
@@ -479,6 +485,10 @@ class RecordAPI:
                     }
                 ]
             }
+        if not introspection:
+            refused = validate(api.schema, document, [NoIntrospection])
+            if refused:
+                return {"errors": [e.formatted for e in refused]}
         if operation is not None and operation.operation == OperationType.MUTATION and writes_refused:
             return {"errors": [{"message": writes_refused, "extensions": {"code": "FORBIDDEN"}}]}
         try:

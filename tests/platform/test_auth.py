@@ -122,3 +122,24 @@ def test_a_browser_session_needs_its_csrf_token_to_change_things(
     assert made.json() == {"data": {"createNote": {"title": "hi"}}}
     assert anonymous.post("/auth/logout", headers={"X-CSRF-Token": csrf}).status_code == 200
     assert anonymous.get("/auth/me").status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/graphql", "/graphql/metadata"])
+def test_introspection_can_be_kept_for_admins(
+    path: str, engine: Engine, database_url: str, workspace: str, api_key_factory: Callable[..., str]
+):
+    settings = Settings.from_env(
+        {
+            "TESSERA_DATABASE_URL": database_url,
+            "TESSERA_DEFAULT_WORKSPACE": workspace,
+            "TESSERA_INTROSPECTION": "admins",
+        }
+    )
+    query = {"query": "{ __schema { queryType { name } } __typename }"}
+    with TestClient(create_app(settings, engine)) as client:
+        refused = client.post(path, json=query, headers=bearer(api_key_factory("member")))
+        assert code_of(refused) == "INTROSPECTION_DISABLED"
+        plain = client.post(path, json={"query": "{ __typename }"}, headers=bearer(api_key_factory("viewer")))
+        assert plain.json() == {"data": {"__typename": "Query"}}
+        allowed = client.post(path, json=query, headers=bearer(api_key_factory("admin")))
+        assert allowed.json()["data"]["__schema"] == {"queryType": {"name": "Query"}}
