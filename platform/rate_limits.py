@@ -24,15 +24,19 @@ Clock = Callable[[], float]
 
 
 class RateLimiter:
-    """Counts hits per key. Subclasses implement :meth:`hit` and :meth:`retry_after`."""
+    """Counts hits per key. Subclasses implement :meth:`check`."""
 
     def hit(self, key: str, limit: int, window_seconds: float) -> float | None:
         """Count a hit of ``key``: ``None`` when it is allowed, else the seconds to wait
         (a refused hit is not counted)."""
-        raise NotImplementedError
+        return self.check(key, limit, window_seconds, count=True)
 
     def retry_after(self, key: str, limit: int, window_seconds: float) -> float | None:
         """What :meth:`hit` would answer, without counting anything."""
+        return self.check(key, limit, window_seconds, count=False)
+
+    def check(self, key: str, limit: int, window_seconds: float, *, count: bool) -> float | None:
+        """``None`` when a hit is allowed (and counted, with ``count``), else the wait."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -50,12 +54,6 @@ class MemoryRateLimiter(RateLimiter):
         self.lock = threading.Lock()
         self.hits: dict[str, tuple[deque[float], float]] = {}
         self.since_sweep = 0
-
-    def hit(self, key: str, limit: int, window_seconds: float) -> float | None:
-        return self.check(key, limit, window_seconds, count=True)
-
-    def retry_after(self, key: str, limit: int, window_seconds: float) -> float | None:
-        return self.check(key, limit, window_seconds, count=False)
 
     def check(self, key: str, limit: int, window_seconds: float, *, count: bool) -> float | None:
         check_limit(limit, window_seconds)
@@ -113,12 +111,6 @@ class RedisRateLimiter(RateLimiter):
         self.prefix = prefix
         self.clock = clock
         self.script = client.register_script(SLIDING_LOG)
-
-    def hit(self, key: str, limit: int, window_seconds: float) -> float | None:
-        return self.check(key, limit, window_seconds, count=True)
-
-    def retry_after(self, key: str, limit: int, window_seconds: float) -> float | None:
-        return self.check(key, limit, window_seconds, count=False)
 
     def check(self, key: str, limit: int, window_seconds: float, *, count: bool) -> float | None:
         check_limit(limit, window_seconds)

@@ -7,6 +7,7 @@ reason, except under ``CI=true``, where they fail.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -173,3 +174,21 @@ def client(
         headers={"Authorization": f"Bearer {api_key_factory()}"},
     ) as client:
         yield client
+
+
+class Clock:
+    """A clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()

@@ -13,21 +13,9 @@ from sqlalchemy.engine import Engine
 from tessera.platform.errors import TesseraError
 from tessera.platform.identity import IdentityService, digest
 from tessera.platform.tables import api_keys, users
+from tests.conftest import Clock
 
 PASSWORD = "correct horse battery"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

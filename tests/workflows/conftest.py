@@ -3,7 +3,6 @@ and helpers that read runs and events."""
 
 from __future__ import annotations
 
-import datetime as dt
 import socket
 import time
 from collections.abc import Callable
@@ -43,24 +42,6 @@ def broker_url(request: pytest.FixtureRequest) -> str:
     if not reachable(url):
         unavailable(f"{request.param} is not reachable at {url}")
     return url
-
-
-class Clock:
-    """A clock the test moves."""
-
-    def __init__(self) -> None:
-        self.now = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

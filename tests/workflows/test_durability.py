@@ -26,8 +26,8 @@ from tessera.platform.tables import record_events
 from tessera.workflows.delivery import DeliveryRuntime
 from tessera.workflows.engine import LeaseLost, WorkflowEngine
 from tessera.workflows.scheduler import WorkflowScheduler
-from tests.conftest import unavailable
-from tests.workflows.conftest import BROKERS, Clock, reachable, runs, task_titles, until
+from tests.conftest import Clock, unavailable
+from tests.workflows.conftest import BROKERS, reachable, runs, task_titles, until
 
 ON_CREATED = """
 name: deal_created_follow_up

@@ -24,7 +24,8 @@ from tessera.workflows.http_request import HttpRequestAction
 from tessera.workflows.mail import MemoryMailSender, SendEmailAction
 from tessera.workflows.scheduler import WorkflowScheduler
 from tessera.workflows.store import RunFilter, WorkflowStore
-from tests.workflows.conftest import Clock, last_event, runs
+from tests.conftest import Clock
+from tests.workflows.conftest import last_event, runs
 
 DEAL_WON = """
 name: deal_won_onboarding

@@ -22,7 +22,7 @@ from tessera.workflows.delivery import EventProcessor
 from tessera.workflows.engine import WorkflowEngine
 from tessera.workflows.mail import MemoryMailSender, SendEmailAction
 from tessera.workflows.scheduler import WorkflowScheduler
-from tests.workflows.conftest import Clock
+from tests.conftest import Clock
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 WORKFLOW = re.compile(r"<!-- workflow: (?P<name>[\w-]+) -->\n```yaml\n(?P<body>.*?)\n```", re.S)

@@ -17,7 +17,8 @@ from tessera.workflows.definitions import load_workflow
 from tessera.workflows.engine import WorkflowEngine
 from tessera.workflows.scheduler import WorkflowScheduler
 from tessera.workflows.store import RunFilter, WorkflowStore
-from tests.workflows.conftest import Clock, last_event, task_titles
+from tests.conftest import Clock
+from tests.workflows.conftest import last_event, task_titles
 
 
 @pytest.fixture
