@@ -22,7 +22,7 @@ from tessera.metadata.storage import Tables
 from tessera.metadata.store import load_state
 from tessera.platform.database import write_transaction
 from tessera.platform.errors import NotFound, TesseraError
-from tessera.platform.tables import workflow_runs, workflow_versions, workflows
+from tessera.platform.tables import users, workflow_runs, workflow_versions, workflows
 from tessera.platform.workspaces import Workspace, get_workspace
 from tessera.workflows.definitions import check_workflow
 from tessera.workflows.timers import plan_on_activation, remove_timers
@@ -163,6 +163,7 @@ class WorkflowStore:
                 )
             state = load_state(conn, workspace)
             check_workflow(row[0], state)
+            self.check_run_as(conn, workspace, row[0])
             plan_on_activation(
                 conn,
                 Tables(workspace.namespace(conn.dialect.name), state),
@@ -192,6 +193,25 @@ class WorkflowStore:
                 .values(active_version=chosen, updated_at=now, **secret)
             )
         return self.version(workspace_slug, name, chosen)
+
+    @staticmethod
+    def check_run_as(conn: Connection, workspace: Workspace, definition: Mapping[str, Any]) -> None:
+        """The user a workflow writes as must be an active user of the workspace."""
+        run_as = definition.get("settings", {}).get("run_as")
+        if run_as is None:
+            return
+        active = conn.execute(
+            sa.select(users.c.active).where(
+                users.c.workspace_id == workspace.id, users.c.id == uuid.UUID(run_as)
+            )
+        ).scalar()
+        if not active:
+            raise TesseraError.single(
+                "UNKNOWN_USER",
+                f"settings.run_as is {run_as}: no active user of this workspace has that id "
+                "(tessera user list).",
+                ("settings", "run_as"),
+            )
 
     def deactivate(self, workspace_slug: str, name: str) -> None:
         """Stop running the workflow (its versions are kept)."""

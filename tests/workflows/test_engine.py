@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tessera.platform.errors import TesseraError
+from tessera.platform.identity import IdentityService
 from tessera.platform.records import RecordService
 from tessera.platform.tables import record_events
 from tessera.workflows.actions import Action, ActionCall, ActionFailed, ActionRegistry
@@ -452,7 +453,8 @@ def test_email_and_http_steps_go_through_their_actions(
 def test_a_workflow_writes_as_its_run_as_user(
     active: Any, engine: Engine, records: RecordService, workspace: str
 ):
-    user = uuid.uuid4()
+    identity = IdentityService(engine)
+    user = identity.create_user(workspace, "robot@example.com", "a long enough password").id
     active(
         on_created(
             """  - {id: made, type: create_record, object: task, values: {title: "x"}}""",
@@ -463,6 +465,22 @@ def test_a_workflow_writes_as_its_run_as_user(
     WorkflowEngine(engine).handle(last_event(engine, deal["id"]))
     (task_id,) = records.ids_matching(workspace, "task", {})
     assert last_event(engine, task_id)["actor"] == user
+    assert records.get(workspace, "task", task_id)["created_by"] == user
+
+
+def test_run_as_must_be_an_active_user_of_the_workspace(active: Any, engine: Engine, workspace: str):
+    identity = IdentityService(engine)
+    user = identity.create_user(workspace, "robot@example.com", "a long enough password").id
+    identity.set_active(workspace, "robot@example.com", False)
+    for someone in (uuid.uuid4(), user):
+        with pytest.raises(TesseraError) as caught:
+            active(
+                on_created(
+                    "  - {id: made, type: create_record, object: task, values: {title: x}}",
+                    f"settings: {{run_as: '{someone}'}}",
+                )
+            )
+        assert (caught.value.code, caught.value.path) == ("UNKNOWN_USER", ("settings", "run_as"))
 
 
 def test_a_run_started_manually_runs_on_each_record(
