@@ -846,63 +846,53 @@ class RecordWriter:
     ) -> None:
         """Outbox rows, in this transaction: a failed write leaves none."""
         now = self.clock()
-        self.conn.execute(
-            sa.insert(record_events),
-            [
-                {
-                    "id": uuid.uuid4(),
-                    "workspace_id": self.workspace.id,
-                    "object_id": obj.id,
-                    "object_api_name": obj.api_name,
-                    "record_id": record_id,
-                    "kind": kind,
-                    "before": record_json(obj, before) if before is not None else None,
-                    "after": record_json(obj, after) if after is not None else None,
-                    "changed_fields": changed,
-                    "actor": self.actor,
-                    "created_at": now,
-                    "dispatched_at": None,
-                    "depth": self.depth,
-                }
-                for kind, record_id, before, after, changed in events
-            ],
-        )
-        self.record_history(obj, events, now)
+        rows = [
+            {
+                "id": uuid.uuid4(),
+                "workspace_id": self.workspace.id,
+                "object_id": obj.id,
+                "object_api_name": obj.api_name,
+                "record_id": record_id,
+                "kind": kind,
+                "before": record_json(obj, before) if before is not None else None,
+                "after": record_json(obj, after) if after is not None else None,
+                "changed_fields": changed,
+                "actor": self.actor,
+                "created_at": now,
+                "dispatched_at": None,
+                "depth": self.depth,
+            }
+            for kind, record_id, before, after, changed in events
+        ]
+        self.conn.execute(sa.insert(record_events), rows)
+        self.record_history(obj, rows)
 
-    def record_history(
-        self,
-        obj: ObjectDef,
-        events: list[tuple[str, uuid.UUID, Record | None, Record | None, list[str] | None]],
-        now: dt.datetime,
-    ) -> None:
-        """Audit rows for the fields that track their history, in this transaction."""
+    def record_history(self, obj: ObjectDef, events: list[dict[str, Any]]) -> None:
+        """Audit rows for the fields that track their history, in this transaction, from
+        the values the events hold."""
         tracked = [fld for fld in obj.fields if fld.track_history]
         if not tracked:
             return
-        rows = []
-        for kind, record_id, before, after, _changed in events:
-            old = record_json(obj, before) if before is not None else {}
-            new = record_json(obj, after) if after is not None else {}
-            for fld in tracked:
-                old_value, new_value = old.get(fld.api_name), new.get(fld.api_name)
-                if old_value == new_value:  # moving to the recycle bin and back changes no value
-                    continue
-                rows.append(
-                    {
-                        "id": uuid.uuid4(),
-                        "workspace_id": self.workspace.id,
-                        "object_id": obj.id,
-                        "object_api_name": obj.api_name,
-                        "record_id": record_id,
-                        "field_id": fld.id,
-                        "field_api_name": fld.api_name,
-                        "kind": kind,
-                        "old_value": old_value,
-                        "new_value": new_value,
-                        "actor": self.actor,
-                        "changed_at": now,
-                    }
-                )
+        rows = [
+            {
+                "id": uuid.uuid4(),
+                "workspace_id": self.workspace.id,
+                "object_id": obj.id,
+                "object_api_name": obj.api_name,
+                "record_id": event["record_id"],
+                "field_id": fld.id,
+                "field_api_name": fld.api_name,
+                "kind": event["kind"],
+                "old_value": (event["before"] or {}).get(fld.api_name),
+                "new_value": (event["after"] or {}).get(fld.api_name),
+                "actor": self.actor,
+                "changed_at": event["created_at"],
+            }
+            for event in events
+            for fld in tracked
+            # moving to the recycle bin and back changes no value
+            if (event["before"] or {}).get(fld.api_name) != (event["after"] or {}).get(fld.api_name)
+        ]
         if rows:
             self.conn.execute(sa.insert(record_history), rows)
 
