@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from tessera.metadata.diff import Change, diff_states
 from tessera.metadata.model import FieldDef, MetadataState, ObjectDef, ValidationRule
 from tessera.metadata.plan import DataLoss, Locate, default_location, plan_changes, plan_summary, run_plan
+from tessera.metadata.storage import Tables
 from tessera.metadata.validation import EntityKey, check_state
 from tessera.platform.database import schema_change_transaction
 from tessera.platform.errors import Path, TesseraError
@@ -135,6 +136,11 @@ def committed_state(conn: Connection, workspace: Workspace) -> MetadataState:
         while len(_STATES) > STATE_CACHE_SIZE:
             _STATES.popitem(last=False)
     return state
+
+
+def committed_tables(conn: Connection, workspace: Workspace) -> Tables:
+    """The tables of the workspace's committed model (see :func:`committed_state`)."""
+    return Tables(workspace.namespace(conn.dialect.name), committed_state(conn, workspace))
 
 
 def in_workspace(table: sa.Table, workspace: Workspace) -> sa.ColumnElement[bool]:

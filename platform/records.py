@@ -35,7 +35,7 @@ from tessera.metadata.fields import FieldValueError, field_type
 from tessera.metadata.fields.auto_number import AutoNumberType
 from tessera.metadata.model import SYSTEM_FIELDS, FieldDef, MetadataState, ObjectDef
 from tessera.metadata.storage import Namespace, Tables
-from tessera.metadata.store import committed_state
+from tessera.metadata.store import committed_state, committed_tables
 from tessera.platform.database import write_transaction
 from tessera.platform.errors import NotFound, Path, Problem, TesseraError
 from tessera.platform.filtering import compile_filter
@@ -167,10 +167,8 @@ class RecordService:
     def _matching(
         self, conn: Connection, workspace_slug: str, object_name: str, filter_doc: Mapping[str, Any] | None
     ) -> tuple[ObjectDef, sa.Table, sa.ColumnElement[bool]]:
-        workspace = get_workspace(conn, workspace_slug)
-        state = committed_state(conn, workspace)
-        obj = find_object(state, object_name, ("object",))
-        tables = Tables(workspace.namespace(conn.dialect.name), state)
+        tables = committed_tables(conn, get_workspace(conn, workspace_slug))
+        obj = find_object(tables.state, object_name, ("object",))
         table = tables.of(obj)
         condition = compile_filter(
             filter_doc, obj, table, tables, path=("filter",), now=self.clock(), time_zone=self.time_zone
@@ -181,10 +179,9 @@ class RecordService:
         self, workspace_slug: str, object_name: str, record_id: uuid.UUID, *, include_deleted: bool = False
     ) -> Record | None:
         with self.engine.connect() as conn:
-            workspace = get_workspace(conn, workspace_slug)
-            state = committed_state(conn, workspace)
-            obj = find_object(state, object_name, ("object",))
-            table = Tables(workspace.namespace(conn.dialect.name), state).of(obj)
+            tables = committed_tables(conn, get_workspace(conn, workspace_slug))
+            obj = find_object(tables.state, object_name, ("object",))
+            table = tables.of(obj)
             query = sa.select(table).where(table.c.id == record_id)
             if not include_deleted:
                 query = query.where(table.c.deleted_at.is_(None))

@@ -47,6 +47,12 @@ def get_workspace(conn: Connection, slug: str, *, for_update: bool = False) -> W
     return _workspace(row)
 
 
+def workspace_by_id(conn: Connection, workspace_id: uuid.UUID) -> Workspace | None:
+    """The workspace of that id (what events, runs and timers refer to), or ``None``."""
+    row = conn.execute(sa.select(workspaces).where(workspaces.c.id == workspace_id)).first()
+    return None if row is None else _workspace(row)
+
+
 class WorkspaceService:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

@@ -33,7 +33,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,12 +41,12 @@ from sqlalchemy.engine import Connection, Engine
 
 from tessera.metadata.changes import find_object
 from tessera.metadata.storage import Tables
-from tessera.metadata.store import committed_state
+from tessera.metadata.store import committed_tables
 from tessera.platform.database import write_transaction
 from tessera.platform.errors import NotFound, TesseraError
 from tessera.platform.records import RecordService, RecordWriter, record_from_row, record_json
 from tessera.platform.tables import workflow_runs, workflows, workspaces
-from tessera.platform.workspaces import get_workspace
+from tessera.platform.workspaces import get_workspace, workspace_by_id
 from tessera.workflows.actions import ActionCall, ActionFailed, ActionRegistry
 from tessera.workflows.definitions import RECORD_STEPS, TEMPLATE
 from tessera.workflows.store import WorkflowStore, WorkflowVersion
@@ -137,9 +137,9 @@ class Run:
     tables: Tables
     record_id: uuid.UUID | None
     actor: uuid.UUID | None
-    #: the step of the walk that is running (its key), its input and when it started,
-    #: for the log entry of its failure
-    current: str | None = None
+    #: the step of the walk that is running, its key, input and start: its failure's log entry
+    current: Mapping[str, Any] = field(default_factory=dict)
+    current_key: str = ""
     current_input: Any = None
     current_started: dt.datetime | None = None
 
@@ -168,11 +168,10 @@ class WorkflowEngine:
         """The record-event handler: plan relative-date timers the event moves, then start
         (and run) every workflow the event fires."""
         with self.engine.connect() as conn:
-            slug = conn.execute(
-                sa.select(workspaces.c.slug).where(workspaces.c.id == event["workspace_id"])
-            ).scalar()
-            if slug is None:
+            workspace = workspace_by_id(conn, event["workspace_id"])
+            if workspace is None:
                 return
+            slug = workspace.slug
             on_object = [
                 v
                 for v in self.workflows.active(slug)
@@ -180,8 +179,7 @@ class WorkflowEngine:
             ]
             if not on_object:
                 return  # the common case: no workflow on this object, no model to load
-            workspace = get_workspace(conn, slug)
-            tables = Tables(workspace.namespace(conn.dialect.name), committed_state(conn, workspace))
+            tables = committed_tables(conn, workspace)
             fired = fired_by(conn, tables, event, on_object, now=self.clock(), time_zone=self.time_zone)
         relative = relative_date_workflows(on_object)
         if relative:
@@ -348,26 +346,15 @@ class WorkflowEngine:
         has just read it."""
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(workflow_runs).where(workflow_runs.c.id == run_id)).mappings().one()
-            slug = conn.execute(
-                sa.select(workspaces.c.slug).where(workspaces.c.id == row["workspace_id"])
-            ).scalar_one()
+            workspace = workspace_by_id(conn, row["workspace_id"])
+            assert workspace is not None  # runs go with their workspace (ON DELETE CASCADE)
+            slug = workspace.slug
             if tables is None:
-                workspace = get_workspace(conn, slug)
-                tables = Tables(workspace.namespace(conn.dialect.name), committed_state(conn, workspace))
+                tables = committed_tables(conn, workspace)
         definition = row["snapshot"]
         settings = definition.get("settings", {})
         depth = int(row["depth"] or 0)
         max_depth = int(settings.get("max_depth", DEFAULT_MAX_DEPTH))
-        if depth >= max_depth:
-            self.finish(
-                run_id,
-                token,
-                "failed",
-                list(row["steps"]),
-                f"LOOP_GUARD: this run was started by a workflow's write {depth} level(s) deep; "
-                f"workflows may trigger workflows {max_depth} level(s) deep (settings.max_depth).",
-            )
-            return
         run = Run(
             id=run_id,
             token=token,
@@ -383,6 +370,14 @@ class WorkflowEngine:
             record_id=row["record_id"],
             actor=row["actor"],
         )
+        if depth >= max_depth:
+            self.finish(
+                run,
+                "failed",
+                f"LOOP_GUARD: this run was started by a workflow's write {depth} level(s) deep; "
+                f"workflows may trigger workflows {max_depth} level(s) deep (settings.max_depth).",
+            )
+            return
         try:
             self.walk(run, definition["steps"], "")
         except Suspended as pause:
@@ -396,18 +391,18 @@ class WorkflowEngine:
         except Exception as exc:
             # A fault of ours or of a service (the database went away): logged, then
             # retried per the policy like a transient step error.
-            logger.exception("workflow run %s failed unexpectedly at step %s", run_id, run.current)
+            logger.exception("workflow run %s failed unexpectedly at step %s", run_id, run.current_key)
             self.fail_step(
                 run, StepFailed(f"INTERNAL_ERROR: {type(exc).__name__}", "INTERNAL_ERROR", retryable=True)
             )
             return
-        self.finish(run_id, token, "succeeded", run.log, None)
+        self.finish(run, "succeeded", None)
 
     def walk(self, run: Run, steps: Sequence[Mapping[str, Any]], prefix: str) -> None:
         """Run ``steps`` in order, replaying those the checkpoint holds."""
         for step in steps:
             key = prefix + step["id"]
-            run.current = key
+            run.current, run.current_key = step, key
             kind = step["type"]
             run.current_input = run.current_started = None
             if kind == "branch":
@@ -612,20 +607,19 @@ class WorkflowEngine:
 
     def fail_step(self, run: Run, exc: Exception) -> None:
         """A step failed: try again later per the retry policy, or fail the run."""
-        key = run.current or "?"
+        key, step = run.current_key, run.current
         code = getattr(exc, "code", "STEP_FAILED")
         retryable = bool(getattr(exc, "retryable", False))
         attempt = run.attempts.get(key, 0) + 1
         policy = run.definition.get("settings", {}).get("retry", {})
         max_attempts = int(policy.get("max_attempts", DEFAULT_MAX_ATTEMPTS))
         backoff = int(policy.get("backoff_seconds", DEFAULT_BACKOFF_SECONDS))
-        step_id = key.rsplit(".", 1)[-1]
         now = self.clock()
         run.log.append(
             {
                 "key": key,
-                "id": step_id,
-                "type": _step_type(run.definition["steps"], step_id),
+                "id": step["id"],
+                "type": step["type"],
                 "attempt": attempt,
                 "status": "failed",
                 "started_at": (run.current_started or now).isoformat(),
@@ -635,7 +629,7 @@ class WorkflowEngine:
             }
         )
         run.attempts[key] = attempt
-        message = f"step '{step_id}': {exc}"
+        message = f"step '{step['id']}': {exc}"
         if retryable and attempt < max_attempts:
             delay = backoff * 2 ** (attempt - 1)
             retry_after = getattr(exc, "retry_after", None)
@@ -645,7 +639,7 @@ class WorkflowEngine:
                 run, now + dt.timedelta(seconds=delay), f"{message} (attempt {attempt} of {max_attempts})"
             )
             return
-        self.finish(run.id, run.token, "failed", run.log, message, attempts=run.attempts)
+        self.finish(run, "failed", message)
 
     def suspend(self, run: Run, until: dt.datetime, error: str | None) -> None:
         """The run waits until ``until`` (a wait step, or a retry), held by nobody."""
@@ -662,35 +656,22 @@ class WorkflowEngine:
             updated_at=self.clock(),
         )
 
-    def finish(
-        self,
-        run_id: uuid.UUID,
-        token: uuid.UUID,
-        status: str,
-        log: list[dict[str, Any]],
-        error: str | None,
-        *,
-        attempts: Mapping[str, int] | None = None,
-    ) -> None:
+    def finish(self, run: Run, status: str, error: str | None) -> None:
+        """The run is over: its status, log and attempts; held by nobody any more."""
         finished = self.clock()
-        values: dict[str, Any] = {
-            "status": status,
-            "steps": log,
-            "error": error,
-            "updated_at": finished,
-            "finished_at": finished,
-            "lease_token": None,
-            "lease_until": None,
-            "wake_at": None,
-        }
-        if attempts is not None:
-            values["attempts"] = dict(attempts)
-        with write_transaction(self.engine) as conn:
-            conn.execute(
-                sa.update(workflow_runs)
-                .where(workflow_runs.c.id == run_id, workflow_runs.c.lease_token == token)
-                .values(**values)
-            )
+        self.update_held(
+            run,
+            None,
+            status=status,
+            steps=run.log,
+            attempts=run.attempts,
+            error=error,
+            updated_at=finished,
+            finished_at=finished,
+            lease_token=None,
+            lease_until=None,
+            wake_at=None,
+        )
 
     # -- people acting on runs -----------------------------------------------------------
     def run_manually(self, slug: str, name: str, record_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
@@ -709,9 +690,9 @@ class WorkflowEngine:
         started: list[uuid.UUID] = []
         with write_transaction(self.engine) as conn:
             workspace = get_workspace(conn, slug)
-            state = committed_state(conn, workspace)
-            obj = find_object(state, obj_name, ("workflowId",))
-            table = Tables(workspace.namespace(conn.dialect.name), state).of(obj)
+            tables = committed_tables(conn, workspace)
+            obj = find_object(tables.state, obj_name, ("workflowId",))
+            table = tables.of(obj)
             for index, record_id in enumerate(record_ids):
                 row = (
                     conn.execute(
@@ -837,14 +818,3 @@ def duration_of(duration: Mapping[str, int]) -> dt.timedelta:
     return dt.timedelta(
         days=duration.get("days", 0), hours=duration.get("hours", 0), minutes=duration.get("minutes", 0)
     )
-
-
-def _step_type(steps: Sequence[Mapping[str, Any]], step_id: str) -> str:
-    for step in steps:
-        if step["id"] == step_id:
-            return str(step["type"])
-        for key in ("then", "else", "steps"):
-            found = _step_type(step.get(key, []), step_id)
-            if found:
-                return found
-    return ""

@@ -30,12 +30,12 @@ from sqlalchemy.engine import Connection
 
 from tessera.metadata.model import ObjectDef
 from tessera.metadata.storage import Tables
-from tessera.metadata.store import committed_state
+from tessera.metadata.store import committed_tables
 from tessera.platform.database import write_transaction
 from tessera.platform.filtering import compile_filter
 from tessera.platform.records import record_from_row, record_json
-from tessera.platform.tables import workflow_runs, workflow_timers, workflow_versions, workflows, workspaces
-from tessera.platform.workspaces import get_workspace
+from tessera.platform.tables import workflow_runs, workflow_timers, workflow_versions, workflows
+from tessera.platform.workspaces import workspace_by_id
 from tessera.workflows.engine import PENDING, WorkflowEngine
 from tessera.workflows.store import WorkflowVersion
 from tessera.workflows.timers import SCHEDULE_KEY, due_time, next_tick, set_timer
@@ -189,12 +189,9 @@ class WorkflowScheduler:
             conn.execute(sa.delete(workflow_timers).where(where))  # a stale plan: nothing to run
             return
         if timer["workspace_id"] not in models:
-            slug = conn.execute(
-                sa.select(workspaces.c.slug).where(workspaces.c.id == timer["workspace_id"])
-            ).scalar_one()
-            workspace = get_workspace(conn, slug)
-            tables = Tables(workspace.namespace(conn.dialect.name), committed_state(conn, workspace))
-            models[timer["workspace_id"]] = (slug, tables)
+            workspace = workspace_by_id(conn, timer["workspace_id"])
+            assert workspace is not None  # timers go with their workspace (ON DELETE CASCADE)
+            models[timer["workspace_id"]] = (workspace.slug, committed_tables(conn, workspace))
         slug, tables = models[timer["workspace_id"]]
         obj = tables.state.object_named(version.definition["trigger"]["object"])
         if obj is None:  # the object was deleted since
