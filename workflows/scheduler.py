@@ -34,11 +34,12 @@ from tessera.metadata.store import committed_tables
 from tessera.platform.database import write_transaction
 from tessera.platform.filtering import compile_filter
 from tessera.platform.records import record_from_row, record_json
-from tessera.platform.tables import workflow_runs, workflow_timers, workflow_versions, workflows
+from tessera.platform.tables import workflow_runs, workflow_timers
 from tessera.platform.workspaces import workspace_by_id
 from tessera.workflows.engine import PENDING, WorkflowEngine
-from tessera.workflows.store import WorkflowVersion
+from tessera.workflows.store import WorkflowStore, WorkflowVersion
 from tessera.workflows.timers import SCHEDULE_KEY, due_time, next_tick, set_timer
+from tessera.workflows.triggers import current_record_matches
 
 logger = logging.getLogger("tessera.workflows")
 RUN_QUEUE = "tessera_workflow_runs"
@@ -184,7 +185,7 @@ class WorkflowScheduler:
         models: dict[uuid.UUID, tuple[str, Tables]],
     ) -> None:
         where = workflow_timers.c.id == timer["id"]
-        version = self.active_version(conn, timer)
+        version = WorkflowStore.active_version_of(conn, timer["workflow_id"])
         if version is None or version.version != timer["version"]:
             conn.execute(sa.delete(workflow_timers).where(where))  # a stale plan: nothing to run
             return
@@ -207,7 +208,8 @@ class WorkflowScheduler:
         """A run per record matching the filter, then the timer moves to the next tick."""
         trigger = at.version.definition["trigger"]
         for row in at.matching(conn, trigger.get("filter") or {}, ("trigger", "filter"), now, self.time_zone):
-            self.start(conn, at, row, "schedule", f"schedule:{timer['fire_at'].isoformat()}:{row['id']}")
+            record = record_json(at.obj, record_from_row(at.obj, row))
+            self.start(conn, at, record, "schedule", f"schedule:{timer['fire_at'].isoformat()}:{row['id']}")
         # The next tick after now: ticks missed while no scheduler ran fire once, not each.
         following = next_tick(trigger["cron"], max(timer["fire_at"], now), self.time_zone)
         conn.execute(
@@ -225,10 +227,8 @@ class WorkflowScheduler:
         if not found:  # deleted since
             conn.execute(sa.delete(workflow_timers).where(where))
             return
-        current = found[0]
-        should_fire_at = due_time(
-            trigger, record_json(at.obj, record_from_row(at.obj, current)), self.time_zone
-        )
+        record = record_json(at.obj, record_from_row(at.obj, found[0]))
+        should_fire_at = due_time(trigger, record, self.time_zone)
         if should_fire_at != timer["fire_at"]:  # the date moved and no event planned it again yet
             set_timer(
                 conn,
@@ -242,56 +242,26 @@ class WorkflowScheduler:
             return
         condition = trigger.get("condition") or {}
         # e.g. "3 days after close_date, if still won": when it no longer is, nothing runs
-        if not condition or at.matching(
-            conn, condition, ("trigger", "condition"), now, self.time_zone, record_id=current["id"]
+        if not condition or current_record_matches(
+            conn, at.tables, at.obj, timer["record_id"], condition, now, self.time_zone
         ):
-            key = f"relative:{current['id']}:{timer['fire_at'].isoformat()}"
-            self.start(conn, at, current, "relative_date", key)
+            self.start(
+                conn, at, record, "relative_date", f"relative:{record['id']}:{timer['fire_at'].isoformat()}"
+            )
         conn.execute(sa.update(workflow_timers).where(where).values(fired_at=now))
 
-    def start(self, conn: Connection, at: TimerContext, row: sa.RowMapping, kind: str, key: str) -> None:
-        record = record_json(at.obj, record_from_row(at.obj, row))
+    def start(
+        self, conn: Connection, at: TimerContext, record: Mapping[str, Any], kind: str, key: str
+    ) -> None:
         self.workflows.start(
             at.slug,
             at.version,
             trigger_key=key,
             data=self.workflows.trigger_data(at.version, kind, record=record),
-            record_id=row["id"],
+            record_id=uuid.UUID(str(record["id"])),
             conn=conn,
         )
 
     @property
     def time_zone(self) -> str:
         return self.workflows.time_zone
-
-    @staticmethod
-    def active_version(conn: Connection, timer: Mapping[str, Any]) -> WorkflowVersion | None:
-        row = (
-            conn.execute(
-                sa.select(workflow_versions, workflows.c.name)
-                .join(
-                    workflows,
-                    sa.and_(
-                        workflows.c.workspace_id == workflow_versions.c.workspace_id,
-                        workflows.c.id == workflow_versions.c.workflow_id,
-                    ),
-                )
-                .where(
-                    workflow_versions.c.workflow_id == timer["workflow_id"],
-                    workflow_versions.c.status == "active",
-                )
-            )
-            .mappings()
-            .first()
-        )
-        if row is None:
-            return None
-        return WorkflowVersion(
-            row["workflow_id"],
-            row["name"],
-            row["version"],
-            row["status"],
-            row["definition"],
-            row["created_by"],
-            row["created_at"],
-        )

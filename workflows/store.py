@@ -71,6 +71,19 @@ class WorkflowVersion:
     created_at: dt.datetime
 
 
+def version_from_row(row: sa.RowMapping) -> WorkflowVersion:
+    """A version from a row of ``workflow_versions`` joined with its workflow's name."""
+    return WorkflowVersion(
+        row["workflow_id"],
+        row["name"],
+        row["version"],
+        row["status"],
+        row["definition"],
+        row["created_by"],
+        row["created_at"],
+    )
+
+
 class WorkflowStore:
     def __init__(
         self,
@@ -248,18 +261,21 @@ class WorkflowStore:
                 query = query.where(workflows.c.name == name)
             if status is not None:
                 query = query.where(workflow_versions.c.status == status)
-            return [
-                WorkflowVersion(
-                    r["workflow_id"],
-                    r["name"],
-                    r["version"],
-                    r["status"],
-                    r["definition"],
-                    r["created_by"],
-                    r["created_at"],
-                )
-                for r in conn.execute(query).mappings()
-            ]
+            return [version_from_row(r) for r in conn.execute(query).mappings()]
+
+    @classmethod
+    def active_version_of(cls, conn: Connection, workflow_id: uuid.UUID) -> WorkflowVersion | None:
+        """The version of the workflow that runs now, if any (read in ``conn``)."""
+        row = (
+            conn.execute(
+                sa.select(workflow_versions, workflows.c.name)
+                .join(workflows, cls._joined(workflow_versions))
+                .where(workflow_versions.c.workflow_id == workflow_id, workflow_versions.c.status == "active")
+            )
+            .mappings()
+            .first()
+        )
+        return None if row is None else version_from_row(row)
 
     def version(self, workspace_slug: str, name: str, version: int) -> WorkflowVersion:
         return next(v for v in self.versions(workspace_slug, name) if v.version == version)
