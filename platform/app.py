@@ -4,7 +4,6 @@ at ``/graphql/metadata``."""
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -33,7 +32,7 @@ from tessera.platform.workspaces import WorkspaceService
 from tessera.schema.metadata_api import MetadataContext, build_metadata_schema
 from tessera.schema.query_limits import QueryLimits
 from tessera.schema.read_planner import ReadSettings
-from tessera.schema.record_api import GraphQLRequest, RecordAPI, dumps
+from tessera.schema.record_api import Caller, GraphQLRequest, RecordAPI, dumps
 from tessera.workflows.delivery import DeliveryRuntime
 from tessera.workflows.engine import WorkflowEngine
 from tessera.workflows.runtime import build_workflow_engine
@@ -104,19 +103,15 @@ class RecordGraphQL:
         except ValueError as exc:
             return self.json({"errors": [{"message": str(exc), "extensions": {"code": "BAD_REQUEST"}}]}, 400)
         principal = principal_of(request)
-        body = await run_in_threadpool(
-            functools.partial(
-                self.api.run_json,
-                principal.workspace,
-                graphql_request,
-                actor=principal.user_id or principal.api_key_id,
-                allow_mutations=request.method == "POST",
-                introspection=may_introspect(self.settings, principal),
-                writes_refused=None
-                if principal.role.write_records
-                else f"Your role ({principal.role.name}) reads records; it cannot change them.",
-            )
+        caller = Caller(
+            actor=principal.user_id or principal.api_key_id,
+            allow_mutations=request.method == "POST",
+            writes_refused=None
+            if principal.role.write_records
+            else f"Your role ({principal.role.name}) reads records; it cannot change them.",
+            introspection=may_introspect(self.settings, principal),
         )
+        body = await run_in_threadpool(self.api.run_json, principal.workspace, graphql_request, caller)
         return Response(body, media_type="application/json")
 
     @staticmethod

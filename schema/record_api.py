@@ -109,6 +109,24 @@ class RecordSchema:
     plans: OrderedDict[tuple[Any, ...], sa.Select[Any]] = field(default_factory=OrderedDict)
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who asks, and what their request may do."""
+
+    #: stamped on the writes (``created_by``, ``updated_by``, events)
+    actor: uuid.UUID | None = None
+    #: mutations over GET are refused (a link must not change data)
+    allow_mutations: bool = True
+    #: why this caller may not run mutations (a role that only reads), if so
+    writes_refused: str | None = None
+    #: whether ``__schema`` and ``__type`` are answered
+    introspection: bool = True
+
+
+#: Tessera's own calls (tests, tools): everything allowed, no actor
+SYSTEM = Caller()
+
+
 @dataclass
 class RequestContext:
     engine: Engine
@@ -411,63 +429,17 @@ class RecordAPI:
             api.documents.popitem(last=False)
         return document, errors
 
-    def run(
-        self,
-        workspace: str,
-        request: GraphQLRequest,
-        *,
-        actor: uuid.UUID | None = None,
-        allow_mutations: bool = True,
-        writes_refused: str | None = None,
-        introspection: bool = True,
-    ) -> dict[str, Any]:
+    def run(self, workspace: str, request: GraphQLRequest, caller: Caller = SYSTEM) -> dict[str, Any]:
         """The response to one request, as Python values."""
-        answer: dict[str, Any] = json.loads(
-            self.run_json(
-                workspace,
-                request,
-                actor=actor,
-                allow_mutations=allow_mutations,
-                writes_refused=writes_refused,
-                introspection=introspection,
-            )
-        )
+        answer: dict[str, Any] = json.loads(self.run_json(workspace, request, caller))
         return answer
 
-    def run_json(
-        self,
-        workspace: str,
-        request: GraphQLRequest,
-        *,
-        actor: uuid.UUID | None = None,
-        allow_mutations: bool = True,
-        writes_refused: str | None = None,
-        introspection: bool = True,
-    ) -> bytes:
+    def run_json(self, workspace: str, request: GraphQLRequest, caller: Caller = SYSTEM) -> bytes:
         """The response to one request, as the JSON sent over HTTP."""
-        return dumps(
-            self.answer(
-                workspace,
-                request,
-                actor=actor,
-                allow_mutations=allow_mutations,
-                writes_refused=writes_refused,
-                introspection=introspection,
-            )
-        )
+        return dumps(self.answer(workspace, request, caller))
 
-    def answer(
-        self,
-        workspace: str,
-        request: GraphQLRequest,
-        *,
-        actor: uuid.UUID | None = None,
-        allow_mutations: bool = True,
-        writes_refused: str | None = None,
-        introspection: bool = True,
-    ) -> dict[str, Any]:
-        """The response (``data``/``errors``) to one request; never raises for bad input.
-        ``writes_refused``: why this caller may not run mutations (its role), if so."""
+    def answer(self, workspace: str, request: GraphQLRequest, caller: Caller = SYSTEM) -> dict[str, Any]:
+        """The response (``data``/``errors``) to one request; never raises for bad input."""
         try:
             api = self.schemas.get(workspace)
         except TesseraError as exc:
@@ -476,21 +448,15 @@ class RecordAPI:
         if errors or document is None:
             return {"errors": [e.formatted for e in errors]}
         operation = find_operation(document, request.operation_name)
-        if operation is not None and operation.operation == OperationType.MUTATION and not allow_mutations:
-            return {
-                "errors": [
-                    {
-                        "message": "Mutations need a POST request.",
-                        "extensions": {"code": "METHOD_NOT_ALLOWED"},
-                    }
-                ]
-            }
-        if not introspection:
+        if operation is not None and operation.operation == OperationType.MUTATION:
+            if not caller.allow_mutations:
+                return error_answer("METHOD_NOT_ALLOWED", "Mutations need a POST request.")
+            if caller.writes_refused:
+                return error_answer("FORBIDDEN", caller.writes_refused)
+        if not caller.introspection:
             refused = validate(api.schema, document, [NoIntrospection])
             if refused:
                 return {"errors": [e.formatted for e in refused]}
-        if operation is not None and operation.operation == OperationType.MUTATION and writes_refused:
-            return {"errors": [{"message": writes_refused, "extensions": {"code": "FORBIDDEN"}}]}
         try:
             check_limits(
                 api.schema,
@@ -502,7 +468,7 @@ class RecordAPI:
             )
         except TesseraError as exc:
             return {"errors": [tessera_error(exc)]}
-        context = RequestContext(self.engine, self.records, api, self.read_settings, actor)
+        context = RequestContext(self.engine, self.records, api, self.read_settings, caller.actor)
         result = execute(
             api.schema,
             document,
@@ -516,6 +482,10 @@ class RecordAPI:
         if context.item_errors:
             answer.setdefault("errors", []).extend(context.item_errors)
         return answer
+
+
+def error_answer(code: str, message: str) -> dict[str, Any]:
+    return {"errors": [{"message": message, "extensions": {"code": code}}]}
 
 
 def find_operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:

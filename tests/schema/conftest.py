@@ -39,12 +39,13 @@ def ok(metadata_api: GraphQL) -> GraphQL:
 def record_api(engine: Any, workspace: str) -> Callable[..., dict[str, Any]]:
     """Runs a query against the record API of the test's workspace (``RecordAPI.run``),
     re-checking the metadata version on every request."""
-    from tessera.schema.record_api import GraphQLRequest, RecordAPI
+    from tessera.schema.record_api import Caller, GraphQLRequest, RecordAPI
 
     api = RecordAPI(engine, check_interval=0)
 
-    def run(query: str, variables: dict[str, Any] | None = None, **options: Any) -> dict[str, Any]:
-        return api.run(workspace, GraphQLRequest(query, variables), **options)
+    def run(query: str, variables: dict[str, Any] | None = None, **caller: Any) -> dict[str, Any]:
+        """``caller``: the fields of :class:`Caller` (who asks, what they may do)."""
+        return api.run(workspace, GraphQLRequest(query, variables), Caller(**caller))
 
     run.api = api  # type: ignore[attr-defined]
     return run
