@@ -114,8 +114,9 @@ def migrate(services: Services) -> None:
 @pass_services
 @reports_errors
 def init(services: Services) -> None:
-    """Apply migrations and create the default workspace if missing."""
+    """Apply migrations and create the default workspace (and its first admin) if missing."""
     initialize(services)
+    show_first_admin(services, services.settings.default_workspace)
 
 
 def initialize(services: Services) -> None:
@@ -125,7 +126,6 @@ def initialize(services: Services) -> None:
         f"database ready; default workspace '{workspace.slug}' (metadata version "
         f"{workspace.metadata_version})"
     )
-    show_first_admin(services, workspace.slug)
 
 
 def show_first_admin(services: Services, workspace: str) -> None:
@@ -172,6 +172,7 @@ def serve(services: Services, host: str | None, port: int | None) -> None:
     from tessera.platform.app import create_app
 
     initialize(services)
+    show_first_admin(services, services.settings.default_workspace)
     settings = services.settings
     log_to_stderr(settings)
     host, port = host or settings.host, port or settings.port

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from tessera.platform.database import write_transaction
 from tessera.platform.errors import NotFound, TesseraError
@@ -83,6 +83,10 @@ def check_password(password: str) -> None:
         )
 
 
+def new_key_secret() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
 def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -105,32 +109,38 @@ class IdentityService:
                 "INVALID_EMAIL", f"'{email}' is not an email address: {exc}", ("email",)
             ) from None
         check_password(password)
-        now = self.clock()
-        user_id = uuid.uuid4()
-        with write_transaction(self.engine) as conn:
-            ws = get_workspace(conn, workspace)
-            taken = conn.execute(
-                sa.select(users.c.id).where(
-                    users.c.workspace_id == ws.id, sa.func.lower(users.c.email) == email.lower()
-                )
-            ).first()
-            if taken:
-                raise TesseraError.single(
-                    "DUPLICATE_NAME", f"'{email}' already has an account here.", ("email",)
-                )
-            conn.execute(
-                sa.insert(users).values(
-                    id=user_id,
-                    workspace_id=ws.id,
-                    email=email,
-                    name=name or email.split("@")[0],
-                    password_hash=_hasher.hash(password),
-                    role=role,
-                    active=True,
-                    created_at=now,
-                )
-            )
+        taken = TesseraError.single("DUPLICATE_NAME", f"'{email}' already has an account here.", ("email",))
+        try:
+            with write_transaction(self.engine) as conn:
+                ws = get_workspace(conn, workspace)
+                if conn.execute(
+                    sa.select(users.c.id).where(
+                        users.c.workspace_id == ws.id, sa.func.lower(users.c.email) == email.lower()
+                    )
+                ).first():
+                    raise taken
+                user_id = self._insert_user(conn, ws.id, email, password, name or email.split("@")[0], role)
+        except sa.exc.IntegrityError:  # the same address, created by someone else meanwhile
+            raise taken from None
         return self.user(workspace, user_id)
+
+    def _insert_user(
+        self, conn: Connection, workspace_id: uuid.UUID, email: str, password: str, name: str, role: str
+    ) -> uuid.UUID:
+        user_id = uuid.uuid4()
+        conn.execute(
+            sa.insert(users).values(
+                id=user_id,
+                workspace_id=workspace_id,
+                email=email,
+                name=name,
+                password_hash=_hasher.hash(password),
+                role=role,
+                active=True,
+                created_at=self.clock(),
+            )
+        )
+        return user_id
 
     def user(self, workspace: str, user_id: uuid.UUID) -> User:
         found = [u for u in self.users(workspace) if u.id == user_id]
@@ -243,19 +253,22 @@ class IdentityService:
 
     def bootstrap(self, workspace: str, email: str = "admin@example.com") -> tuple[str, str] | None:
         """A first admin for a workspace that has no user and no API key: (password, API
-        key), both random, or ``None`` when the workspace already has someone."""
-        with self.engine.connect() as conn:
-            ws = get_workspace(conn, workspace)
-            anyone = conn.execute(sa.select(users.c.id).where(users.c.workspace_id == ws.id).limit(1)).first()
-            keys = conn.execute(
-                sa.select(api_keys.c.id).where(api_keys.c.workspace_id == ws.id).limit(1)
-            ).first()
-        if anyone or keys:
+        key), both random, made together; ``None`` when the workspace already has someone
+        (or another process made them at the same moment)."""
+        password, secret = secrets.token_urlsafe(12), new_key_secret()
+        try:
+            with write_transaction(self.engine) as conn:
+                ws = get_workspace(conn, workspace)
+                for table in (users, api_keys):
+                    if conn.execute(
+                        sa.select(table.c.id).where(table.c.workspace_id == ws.id).limit(1)
+                    ).first():
+                        return None
+                self._insert_user(conn, ws.id, email, password, "Admin", "admin")
+                self._insert_api_key(conn, ws.id, "first admin key", secret, "admin", None, "bootstrap")
+        except sa.exc.IntegrityError:
             return None
-        password = secrets.token_urlsafe(12)
-        self.create_user(workspace, email, password, name="Admin", role="admin")
-        key, _ = self.create_api_key(workspace, "first admin key", role="admin", created_by="bootstrap")
-        return password, key
+        return password, secret
 
     # -- API keys ------------------------------------------------------------------------
     def create_api_key(
@@ -271,24 +284,37 @@ class IdentityService:
         role_named(role)
         if not name.strip():
             raise TesseraError.single("NAME_REQUIRED", "Name the key (what uses it).", ("name",))
-        secret = KEY_PREFIX + secrets.token_urlsafe(32)
-        key_id = uuid.uuid4()
+        secret = new_key_secret()
         with write_transaction(self.engine) as conn:
             ws = get_workspace(conn, workspace)
-            conn.execute(
-                sa.insert(api_keys).values(
-                    id=key_id,
-                    workspace_id=ws.id,
-                    name=name,
-                    prefix=secret[:12],
-                    secret_hash=digest(secret),
-                    role=role,
-                    created_by=created_by,
-                    created_at=self.clock(),
-                    expires_at=expires_at,
-                )
-            )
+            key_id = self._insert_api_key(conn, ws.id, name, secret, role, expires_at, created_by)
         return secret, next(k for k in self.api_keys(workspace) if k.id == key_id)
+
+    def _insert_api_key(
+        self,
+        conn: Connection,
+        workspace_id: uuid.UUID,
+        name: str,
+        secret: str,
+        role: str,
+        expires_at: dt.datetime | None,
+        created_by: str,
+    ) -> uuid.UUID:
+        key_id = uuid.uuid4()
+        conn.execute(
+            sa.insert(api_keys).values(
+                id=key_id,
+                workspace_id=workspace_id,
+                name=name,
+                prefix=secret[:12],
+                secret_hash=digest(secret),
+                role=role,
+                created_by=created_by,
+                created_at=self.clock(),
+                expires_at=expires_at,
+            )
+        )
+        return key_id
 
     def api_keys(self, workspace: str) -> list[ApiKey]:
         with self.engine.connect() as conn:

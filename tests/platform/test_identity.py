@@ -169,3 +169,13 @@ def test_disabling_a_user_ends_their_sessions_and_a_new_password_too(
     with pytest.raises(TesseraError) as caught:
         identity.set_password(workspace, "nobody@example.com", "a brand new passphrase")
     assert caught.value.code == "UNKNOWN_USER"
+
+
+def test_processes_starting_together_make_one_first_admin(identity: IdentityService, workspace: str):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        made = [m for m in pool.map(lambda _: identity.bootstrap(workspace), range(4)) if m is not None]
+    assert len(made) == 1
+    assert len(identity.users(workspace)) == 1 and len(identity.api_keys(workspace)) == 1
+    assert identity.api_key(made[0][1]) is not None
