@@ -36,7 +36,7 @@ schemas: $(INSTALLED)
 
 ## Print performance figures next to their raw-SQL baselines (SQLite, and PostgreSQL when reachable)
 bench: $(INSTALLED)
-	@for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
+	@for script in benchmarks/[!_]*.py; do $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) .lint .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from _databases import fresh_database
 
 from tessera.metadata import changes
 from tessera.metadata.document import document_state
@@ -29,7 +30,6 @@ from tessera.platform import migrate
 from tessera.platform.database import create_engine, write_transaction
 from tessera.platform.workspaces import WorkspaceService
 
-POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 BENCH_DATABASE = "tessera_bench_metadata"
 TYPES = ["text", "integer", "decimal", "boolean", "date", "datetime", "email", "url", "long_text", "percent"]
 
@@ -122,17 +122,11 @@ def read_metadata_rows(engine: sa.Engine) -> None:
 
 
 def postgres_engine() -> sa.Engine | None:
-    admin = sa.create_engine(POSTGRES_SERVER, isolation_level="AUTOCOMMIT")
     try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
-            conn.exec_driver_sql(f"CREATE DATABASE {BENCH_DATABASE}")
+        return create_engine(fresh_database(BENCH_DATABASE))
     except sa.exc.OperationalError as exc:
         print(f"PostgreSQL skipped: {exc.orig}")
         return None
-    finally:
-        admin.dispose()
-    return create_engine(sa.make_url(POSTGRES_SERVER).set(database=BENCH_DATABASE).render_as_string(False))
 
 
 def main() -> None:

@@ -33,13 +33,13 @@ from typing import Any
 
 import httpx2 as httpx
 import sqlalchemy as sa
+from _databases import fresh_database
 
 from tessera.metadata.document import document_state
 from tessera.platform.database import create_engine
 from tessera.platform.records import RecordService
 from tessera.schema.record_api import build_record_schema
 
-POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 BENCH_DATABASE = "tessera_bench_records"
 WORKSPACE = "bench"
 STATUSES = ["lead", "customer", "churned"]
@@ -339,18 +339,10 @@ def main() -> None:
     results: list[tuple[str, str, float, float | None]] = []
     with tempfile.TemporaryDirectory() as folder:
         targets = {"sqlite": f"sqlite:///{Path(folder) / 'bench.db'}"}
-        admin = sa.create_engine(POSTGRES_SERVER, isolation_level="AUTOCOMMIT")
         try:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
-                conn.exec_driver_sql(f"CREATE DATABASE {BENCH_DATABASE}")
-            targets["postgresql"] = (
-                sa.make_url(POSTGRES_SERVER).set(database=BENCH_DATABASE).render_as_string(False)
-            )
+            targets["postgresql"] = fresh_database(BENCH_DATABASE)
         except sa.exc.OperationalError as exc:
             print(f"PostgreSQL skipped: {exc.orig}", file=sys.stderr)
-        finally:
-            admin.dispose()
         for name, url in targets.items():
             for operation, tessera_seconds, raw_seconds in measure(name, url, args, folder):
                 results.append((name, operation, tessera_seconds, raw_seconds))

@@ -57,6 +57,7 @@ from typing import Any
 
 import redis
 import sqlalchemy as sa
+from _databases import drop_database, fresh_database
 
 from tessera.metadata import changes
 from tessera.metadata.storage import Tables
@@ -69,7 +70,6 @@ from tessera.platform.workspaces import WorkspaceService, get_workspace
 from tessera.workflows.definitions import load_workflow
 from tessera.workflows.store import WorkflowStore
 
-POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 BENCH_DATABASE = "tessera_bench_workflows"
 REDIS_URL = "redis://127.0.0.1:6379/5"
 WORKSPACE = "bench"
@@ -91,26 +91,11 @@ def now() -> dt.datetime:
 
 def prepare_database() -> str | None:
     """A fresh benchmark database; its URL, or ``None`` (and why) when PostgreSQL is down."""
-    admin = sa.create_engine(POSTGRES_SERVER, isolation_level="AUTOCOMMIT")
     try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
-            conn.exec_driver_sql(f"CREATE DATABASE {BENCH_DATABASE}")
+        return fresh_database(BENCH_DATABASE)
     except sa.exc.OperationalError as exc:
         print(f"workflows benchmark skipped: PostgreSQL is unreachable ({exc.orig})")
         return None
-    finally:
-        admin.dispose()
-    return sa.make_url(POSTGRES_SERVER).set(database=BENCH_DATABASE).render_as_string(False)
-
-
-def drop_database() -> None:
-    admin = sa.create_engine(POSTGRES_SERVER, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
-    finally:
-        admin.dispose()
 
 
 def define_model(engine: sa.Engine) -> None:
@@ -410,7 +395,7 @@ def main() -> None:
         report(args, tessera, raw)
     finally:
         engine.dispose()
-        drop_database()
+        drop_database(BENCH_DATABASE)
 
 
 if __name__ == "__main__":
