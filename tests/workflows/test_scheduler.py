@@ -47,6 +47,10 @@ def paris(model: None, engine: Engine, clock: Clock) -> tuple[WorkflowStore, Wor
     )
 
 
+def activate(store: WorkflowStore, workspace: str, text: str) -> None:
+    store.activate(workspace, store.save_draft(workspace, load_workflow(text)).name)
+
+
 def timers(engine: Engine, workspace: str) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         query = (
@@ -80,8 +84,7 @@ def test_a_schedule_fires_once_per_tick_over_the_matching_records(
     store, workflows = paris
     records.create(workspace, "deal", {"title": "Open", "stage": "new"})
     records.create(workspace, "deal", {"title": "Done", "stage": "won"})
-    store.save_draft(workspace, load_workflow(SCHEDULE))
-    store.activate(workspace, "morning_check")
+    activate(store, workspace, SCHEDULE)
     (timer,) = timers(engine, workspace)
     # 09:00 in Paris on 2 December is 08:00 UTC (the clock reads 1 December, 10:00 UTC).
     assert timer["fire_at"] == dt.datetime(2026, 12, 2, 8, 0, tzinfo=dt.UTC)
@@ -108,8 +111,7 @@ def test_ticks_missed_while_nothing_ran_fire_once(
 ):
     store, workflows = paris
     records.create(workspace, "deal", {"title": "Open", "stage": "new"})
-    store.save_draft(workspace, load_workflow(SCHEDULE))
-    store.activate(workspace, "morning_check")
+    activate(store, workspace, SCHEDULE)
     clock.advance(days=3)  # three 09:00s went by
     WorkflowScheduler(workflows, None).tick()
     assert task_titles(records, workspace) == ["check Open"]
@@ -121,8 +123,7 @@ def test_deactivating_a_schedule_removes_its_timer(
     paris: tuple[WorkflowStore, WorkflowEngine], engine: Engine, workspace: str
 ):
     store, _ = paris
-    store.save_draft(workspace, load_workflow(SCHEDULE))
-    store.activate(workspace, "morning_check")
+    activate(store, workspace, SCHEDULE)
     store.deactivate(workspace, "morning_check")
     assert timers(engine, workspace) == []
 
@@ -150,8 +151,7 @@ def test_a_relative_date_fires_per_record_and_follows_the_date(
     store, workflows = paris
     past = records.create(workspace, "deal", {"title": "Old", "stage": "won", "close_date": "2026-11-01"})
     ahead = records.create(workspace, "deal", {"title": "Soon", "stage": "won", "close_date": "2026-12-02"})
-    store.save_draft(workspace, load_workflow(RELATIVE))
-    store.activate(workspace, "follow_up")
+    activate(store, workspace, RELATIVE)
     # Activation plans the times still ahead only: midnight in Paris, 3 days after 2 December.
     assert [(t["record_id"], t["fire_at"]) for t in timers(engine, workspace)] == [
         (ahead["id"], dt.datetime(2026, 12, 4, 23, 0, tzinfo=dt.UTC))
@@ -189,8 +189,7 @@ def test_a_relative_date_whose_condition_no_longer_holds_starts_nothing(
     clock: Clock,
 ):
     store, workflows = paris
-    store.save_draft(workspace, load_workflow(RELATIVE))
-    store.activate(workspace, "follow_up")
+    activate(store, workspace, RELATIVE)
     deal = records.create(workspace, "deal", {"title": "Lost", "stage": "won", "close_date": "2026-12-02"})
     workflows.handle(last_event(engine, deal["id"]))
     records.update(workspace, "deal", deal["id"], {"stage": "new"})
