@@ -16,11 +16,11 @@ failed attempts (``429 LOGIN_THROTTLED``). Both answer ``Retry-After``.
 
 from __future__ import annotations
 
-import json
 import math
 from http.cookies import SimpleCookie
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -54,32 +54,37 @@ class RequireAuthentication:
         if scope["type"] != "http" or self.is_public(scope):
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        caller = await self.authenticate(scope)
+        if isinstance(caller, Response):
+            await caller(scope, receive, send)
+            return
+        scope.setdefault("state", {})["principal"] = caller
+        await self.app(scope, receive, send)
+
+    async def authenticate(self, scope: Scope) -> Principal | Response:
+        """The caller of the request, or the response that refuses it."""
+        headers = Headers(scope=scope)
+        token = bearer_token(headers)
         principal: Principal | None = None
-        scheme, _, token = headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and token.strip():
-            principal = await run_in_threadpool(self.identity.api_key, token.strip())
+        if token is not None:
+            principal = await run_in_threadpool(self.identity.api_key, token)
             if principal is None:
-                await refuse(send, 401, "UNAUTHENTICATED", "This API key is unknown, revoked or expired.")
-                return
+                return error_response(401, "UNAUTHENTICATED", "This API key is unknown, revoked or expired.")
         else:
             cookie = SimpleCookie(headers.get("cookie", "")).get(SESSION_COOKIE)
             if cookie is not None:
                 principal = await run_in_threadpool(self.identity.session, cookie.value)
             if principal is not None and scope["method"] not in SAFE_METHODS:
                 if headers.get(CSRF_HEADER) != principal.csrf_token:
-                    await refuse(
-                        send, 403, "CSRF_FAILED", "Send the session's CSRF token in the X-CSRF-Token header."
+                    return error_response(
+                        403, "CSRF_FAILED", "Send the session's CSRF token in the X-CSRF-Token header."
                     )
-                    return
         if principal is None:
-            await refuse(
-                send,
+            return error_response(
                 401,
                 "UNAUTHENTICATED",
                 "Sign in, or send an API key: Authorization: Bearer tsk_… (tessera apikey create).",
             )
-            return
         if self.requests_per_minute > 0:
             key = f"key:{principal.api_key_id}" if principal.api_key_id else f"user:{principal.user_id}"
             wait = await run_in_threadpool(
@@ -88,26 +93,21 @@ class RequireAuthentication:
             if wait is not None:
                 seconds = whole_seconds(wait)
                 who = "API key" if principal.api_key_id else "user"
-                await refuse(
-                    send,
+                return error_response(
                     429,
                     "RATE_LIMITED",
                     f"This {who} made more than {self.requests_per_minute} requests in a minute: "
                     f"try again in {seconds} s.",
                     retry_after=seconds,
                 )
-                return
         named = headers.get(WORKSPACE_HEADER)
         if named and named != principal.workspace:
-            await refuse(
-                send,
+            return error_response(
                 403,
                 "WORKSPACE_MISMATCH",
                 f"These credentials belong to workspace '{principal.workspace}', not '{named}'.",
             )
-            return
-        scope.setdefault("state", {})["principal"] = principal
-        await self.app(scope, receive, send)
+        return principal
 
     @staticmethod
     def is_public(scope: Scope) -> bool:
@@ -124,15 +124,22 @@ class RequireAuthentication:
         return False
 
 
-async def refuse(send: Send, status: int, code: str, message: str, retry_after: int | None = None) -> None:
-    body = json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+def bearer_token(headers: Headers) -> str | None:
+    """The token of ``Authorization: Bearer <token>``, if the request sends one."""
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def error_response(status: int, code: str, message: str, *, retry_after: int | None = None) -> JSONResponse:
+    """An HTTP error in the GraphQL error shape (``errors[0].extensions.code``)."""
+    response = JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status
+    )
     if status == 401:
-        headers.append((b"www-authenticate", b'Bearer realm="tessera"'))
+        response.headers["WWW-Authenticate"] = 'Bearer realm="tessera"'
     if retry_after is not None:
-        headers.append((b"retry-after", str(retry_after).encode()))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def principal_of(request: Request) -> Principal:
@@ -174,24 +181,27 @@ def session_routes(
             email, password = str(body["email"]), str(body["password"])
             workspace = str(body.get("workspace") or default_workspace)
         except (ValueError, KeyError, TypeError):
-            return error(400, "BAD_REQUEST", 'Send JSON: {"email": …, "password": …, "workspace": …}.')
+            return error_response(
+                400, "BAD_REQUEST", 'Send JSON: {"email": …, "password": …, "workspace": …}.'
+            )
         keys = login_keys(request, workspace, email) if login_attempts > 0 else []
         wait = await run_in_threadpool(login_throttled, keys) if keys else None
         if wait is not None:
             seconds = whole_seconds(wait)
-            answer = error(
+            return error_response(
                 429,
                 "LOGIN_THROTTLED",
                 f"Too many failed logins for this email or from this address: try again in {seconds} s.",
+                retry_after=seconds,
             )
-            answer.headers["Retry-After"] = str(seconds)
-            return answer
         try:
             token, principal = await run_in_threadpool(identity.log_in, workspace, email, password)
         except TesseraError as exc:
             if keys:
                 await run_in_threadpool(count_failure, keys)
-            return error(401, "LOGIN_FAILED" if exc.code != "UNKNOWN_WORKSPACE" else exc.code, str(exc))
+            return error_response(
+                401, "LOGIN_FAILED" if exc.code != "UNKNOWN_WORKSPACE" else exc.code, str(exc)
+            )
         answer = JSONResponse(
             {"workspace": principal.workspace, "user": principal.name, "csrfToken": principal.csrf_token}
         )
@@ -229,7 +239,3 @@ def session_routes(
         Route("/auth/logout", logout, methods=["POST"]),
         Route("/auth/me", me, methods=["GET"]),
     ]
-
-
-def error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status)
