@@ -36,18 +36,18 @@ from tessera.schema.record_api import Caller, GraphQLRequest, RecordAPI, dumps
 from tessera.workflows.delivery import DeliveryRuntime
 from tessera.workflows.engine import WorkflowEngine
 from tessera.workflows.runtime import build_workflow_engine
-from tessera.workflows.store import WorkflowStore
 
 logger = logging.getLogger("tessera")
 
 
 class MetadataGraphQL(GraphQL[MetadataContext, None]):
-    def __init__(self, engine: Engine, settings: Settings, store: MetadataStore) -> None:
+    def __init__(
+        self, engine: Engine, settings: Settings, store: MetadataStore, runner: WorkflowEngine
+    ) -> None:
         super().__init__(build_metadata_schema(), graphql_ide="graphiql")
         self.settings = settings
         self.store = store
-        self.workflows = WorkflowStore(engine, time_zone=settings.time_zone)
-        self.runner = WorkflowEngine(engine, time_zone=settings.time_zone)
+        self.runner = runner
         self.workspaces = WorkspaceService(engine)
 
     async def get_context(
@@ -60,7 +60,7 @@ class MetadataGraphQL(GraphQL[MetadataContext, None]):
             workspaces=self.workspaces,
             workspace=principal.workspace if principal else self.settings.default_workspace,
             actor=principal.name if principal else "anonymous",
-            workflows=self.workflows,
+            workflows=self.runner.workflows,
             runner=self.runner,
             may_administer=principal is not None and principal.role.administer,
             may_write_records=principal is not None and principal.role.write_records,
@@ -168,6 +168,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     store = MetadataStore(engine)
     identity = IdentityService(engine)
+    #: queues runs for runWorkflow, retries and webhooks (workers execute them)
+    runner = WorkflowEngine(engine, time_zone=settings.time_zone)
     limiter = rate_limiter_from_url(settings.rate_limit_url)
     record_api = record_api_for(engine, settings)
     store.on_change.append(record_api.schemas.forget)
@@ -215,7 +217,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             Route("/healthz", healthz, name="healthz"),
             Route(
                 "/hooks/workflows/{workflow_id}",
-                receive_workflow_webhook(WorkflowEngine(engine, time_zone=settings.time_zone)),
+                receive_workflow_webhook(runner),
                 name="workflow-webhook",
                 methods=["POST"],
             ),
@@ -223,7 +225,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             # slash, and clients such as curl do not follow redirects of a POST.
             Route(
                 "/graphql/metadata",
-                MetadataGraphQL(engine, settings, store),
+                MetadataGraphQL(engine, settings, store, runner),
                 name="metadata",
                 methods=["GET", "POST"],
             ),
