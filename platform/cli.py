@@ -24,6 +24,7 @@ from tessera.metadata.store import MetadataStore
 from tessera.platform import migrate as migrations
 from tessera.platform.database import create_engine
 from tessera.platform.errors import TesseraError
+from tessera.platform.identity import IdentityService
 from tessera.platform.settings import Settings
 from tessera.platform.workspaces import WorkspaceService
 from tessera.schema.record_api import SchemaCache
@@ -69,6 +70,10 @@ class Services:
         if self._engine is None:
             self._engine = create_engine(self.settings.database_url)
         return self._engine
+
+    @property
+    def identity(self) -> IdentityService:
+        return IdentityService(self.engine)
 
     def close(self) -> None:
         if self._engine is not None:
@@ -131,10 +136,8 @@ def initialize(services: Services) -> None:
 def show_first_admin(services: Services, workspace: str) -> None:
     """Create the first admin of a workspace nobody can sign in to yet, keep its
     credentials in the data dir (readable by this user only) and print them."""
-    from tessera.platform.identity import IdentityService
-
     saved = services.settings.data_dir / CREDENTIALS_FILE
-    created = IdentityService(services.engine).bootstrap(workspace)
+    created = services.identity.bootstrap(workspace)
     if created is not None:
         password, key = created
         saved.parent.mkdir(parents=True, exist_ok=True)
@@ -235,9 +238,7 @@ def user_create(
     services: Services, email: str, name: str, role: str, password: str, workspace: str | None
 ) -> None:
     """Create a user of the workspace who signs in with EMAIL."""
-    from tessera.platform.identity import IdentityService
-
-    made = IdentityService(services.engine).create_user(
+    made = services.identity.create_user(
         workspace or services.settings.default_workspace, email, password, name=name, role=role
     )
     click.echo(f"created {made.email} ({made.role})")
@@ -249,9 +250,7 @@ def user_create(
 @reports_errors
 def user_list(services: Services, workspace: str | None) -> None:
     """The workspace's users."""
-    from tessera.platform.identity import IdentityService
-
-    for u in IdentityService(services.engine).users(workspace or services.settings.default_workspace):
+    for u in services.identity.users(workspace or services.settings.default_workspace):
         state = "active" if u.active else "disabled"
         click.echo(f"{u.email}\t{u.name}\t{u.role}\t{state}")
 
@@ -263,11 +262,7 @@ def user_list(services: Services, workspace: str | None) -> None:
 @reports_errors
 def user_disable(services: Services, email: str, workspace: str | None) -> None:
     """Stop EMAIL from signing in; their sessions end at once."""
-    from tessera.platform.identity import IdentityService
-
-    IdentityService(services.engine).set_active(
-        workspace or services.settings.default_workspace, email, False
-    )
+    services.identity.set_active(workspace or services.settings.default_workspace, email, False)
     click.echo(f"disabled {email}")
 
 
@@ -278,9 +273,7 @@ def user_disable(services: Services, email: str, workspace: str | None) -> None:
 @reports_errors
 def user_enable(services: Services, email: str, workspace: str | None) -> None:
     """Let EMAIL sign in again."""
-    from tessera.platform.identity import IdentityService
-
-    IdentityService(services.engine).set_active(workspace or services.settings.default_workspace, email, True)
+    services.identity.set_active(workspace or services.settings.default_workspace, email, True)
     click.echo(f"enabled {email}")
 
 
@@ -294,11 +287,7 @@ def user_enable(services: Services, email: str, workspace: str | None) -> None:
 @reports_errors
 def user_password(services: Services, email: str, password: str, workspace: str | None) -> None:
     """Give EMAIL a new password (their sessions end)."""
-    from tessera.platform.identity import IdentityService
-
-    IdentityService(services.engine).set_password(
-        workspace or services.settings.default_workspace, email, password
-    )
+    services.identity.set_password(workspace or services.settings.default_workspace, email, password)
     click.echo(f"changed the password of {email}")
 
 
@@ -318,9 +307,7 @@ def apikey_create(services: Services, name: str, role: str, expires: Any, worksp
     """Create a key called NAME; its secret is shown this once."""
     import datetime as dt
 
-    from tessera.platform.identity import IdentityService
-
-    secret, key = IdentityService(services.engine).create_api_key(
+    secret, key = services.identity.create_api_key(
         workspace or services.settings.default_workspace,
         name,
         role=role,
@@ -337,9 +324,7 @@ def apikey_create(services: Services, name: str, role: str, expires: Any, worksp
 @reports_errors
 def apikey_list(services: Services, workspace: str | None) -> None:
     """The workspace's keys (never their secrets)."""
-    from tessera.platform.identity import IdentityService
-
-    for k in IdentityService(services.engine).api_keys(workspace or services.settings.default_workspace):
+    for k in services.identity.api_keys(workspace or services.settings.default_workspace):
         state = "revoked" if k.revoked_at else "active"
         expires = f"expires {k.expires_at:%Y-%m-%d}" if k.expires_at else "no expiry"
         click.echo(f"{k.id}\t{k.prefix}…\t{k.name}\t{k.role}\t{state}\t{expires}")
@@ -352,9 +337,7 @@ def apikey_list(services: Services, workspace: str | None) -> None:
 @reports_errors
 def apikey_revoke(services: Services, key_id: Any, workspace: str | None) -> None:
     """Stop key KEY_ID from working, at once."""
-    from tessera.platform.identity import IdentityService
-
-    IdentityService(services.engine).revoke_api_key(workspace or services.settings.default_workspace, key_id)
+    services.identity.revoke_api_key(workspace or services.settings.default_workspace, key_id)
     click.echo(f"revoked {key_id}")
 
 
