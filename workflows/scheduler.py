@@ -32,6 +32,7 @@ from tessera.metadata.model import ObjectDef
 from tessera.metadata.storage import Tables
 from tessera.metadata.store import committed_tables
 from tessera.platform.database import write_transaction
+from tessera.platform.errors import TesseraError
 from tessera.platform.filtering import compile_filter
 from tessera.platform.records import record_from_row, record_json
 from tessera.platform.tables import workflow_runs, workflow_timers
@@ -174,7 +175,14 @@ class WorkflowScheduler:
             timers = [dict(row) for row in conn.execute(query).mappings()]
             models: dict[uuid.UUID, tuple[str, Tables]] = {}
             for timer in timers:
-                self.fire(conn, timer, now, models)
+                try:
+                    with conn.begin_nested():
+                        self.fire(conn, timer, now, models)
+                except TesseraError as exc:
+                    # The data model changed under the workflow (a field of its filter was
+                    # deleted): this timer cannot fire again; the others must still.
+                    logger.error("workflow %s cannot start on its timer: %s", timer["workflow_id"], exc)
+                    conn.execute(sa.delete(workflow_timers).where(workflow_timers.c.id == timer["id"]))
         return len(timers)
 
     def fire(

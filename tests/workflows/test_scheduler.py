@@ -198,3 +198,28 @@ def test_a_relative_date_whose_condition_no_longer_holds_starts_nothing(
     WorkflowScheduler(workflows, None).tick()
     assert task_titles(records, workspace) == []
     assert store.runs(workspace) == []
+
+
+def test_a_timer_the_model_broke_is_dropped_and_the_others_still_fire(
+    paris: tuple[WorkflowStore, WorkflowEngine],
+    engine: Engine,
+    records: RecordService,
+    store: Any,
+    workspace: str,
+    clock: Clock,
+):
+    from tessera.metadata import changes
+
+    workflows_store, workflows = paris
+    records.create(workspace, "deal", {"title": "Open", "stage": "new", "close_date": "2026-12-01"})
+    activate(
+        workflows_store,
+        workspace,
+        SCHEDULE.replace("filter: {stage: {eq: new}}", "filter: {close_date: {isNull: false}}"),
+    )
+    activate(workflows_store, workspace, SCHEDULE.replace("morning_check", "other_check"))
+    store.apply(workspace, changes.delete_field("deal", "close_date"), confirm_data_loss=True)
+    clock.advance(days=1)
+    WorkflowScheduler(workflows, None).tick()  # no exception: the broken timer is logged and dropped
+    assert task_titles(records, workspace) == ["check Open"]  # other_check ran
+    assert len(timers(engine, workspace)) == 1
