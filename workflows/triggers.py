@@ -11,6 +11,7 @@ by the field's type first, so ``"10"`` matches a decimal stored as ``"10.00"``).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -21,10 +22,12 @@ from sqlalchemy.engine import Connection
 from tessera.metadata.fields import FieldValueError, field_type
 from tessera.metadata.model import ObjectDef
 from tessera.metadata.storage import Tables
+from tessera.platform.errors import TesseraError
 from tessera.platform.filtering import compile_filter
 from tessera.workflows.definitions import CHANGE_OPERATORS
 from tessera.workflows.store import WorkflowVersion
 
+logger = logging.getLogger("tessera.workflows")
 EVENT_TRIGGERS = {"created": "record_created", "updated": "record_updated", "deleted": "record_deleted"}
 
 
@@ -37,12 +40,17 @@ def fired_by(
     now: dt.datetime | None = None,
     time_zone: str = "UTC",
 ) -> list[WorkflowVersion]:
-    """The active versions whose trigger this event fires."""
-    return [
-        v
-        for v in versions
-        if fires(conn, tables, event, v.definition["trigger"], now=now, time_zone=time_zone)
-    ]
+    """The active versions whose trigger this event fires. A trigger the data model broke
+    since its activation (a field of its condition deleted) is logged and skipped: the
+    other workflows still run."""
+    fired = []
+    for version in versions:
+        try:
+            if fires(conn, tables, event, version.definition["trigger"], now=now, time_zone=time_zone):
+                fired.append(version)
+        except TesseraError as exc:
+            logger.error("workflow '%s' cannot evaluate its trigger: %s", version.name, exc)
+    return fired
 
 
 def fires(

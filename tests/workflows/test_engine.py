@@ -536,3 +536,24 @@ def test_a_wait_until_a_date_from_a_template(
         ("pause", "succeeded"),
         ("bad", "failed"),
     ]
+
+
+def test_a_trigger_the_model_broke_does_not_stop_the_other_workflows(
+    active: Any, engine: Engine, records: RecordService, store: Any, workspace: str
+):
+    from tessera.metadata import changes
+
+    active(
+        on_created("  - {id: big, type: create_record, object: task, values: {title: big}}").replace(
+            "object: deal}", "object: deal, condition: {amount: {gt: 1}}}"
+        )
+    )
+    active(
+        on_created("  - {id: any, type: create_record, object: task, values: {title: any}}").replace(
+            "name: on_deal", "name: on_any_deal"
+        )
+    )
+    store.apply(workspace, changes.delete_field("deal", "amount"), confirm_data_loss=True)
+    deal = records.create(workspace, "deal", {"title": "Acme"})
+    WorkflowEngine(engine).handle(last_event(engine, deal["id"]))  # logs the broken one, runs the other
+    assert [t["title"] for t in records.find(workspace, "task", {})] == ["any"]
