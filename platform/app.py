@@ -25,6 +25,7 @@ from tessera.metadata.store import MetadataStore
 from tessera.platform.auth import RequireAuthentication, principal_of, session_routes
 from tessera.platform.database import create_engine
 from tessera.platform.identity import IdentityService, Principal
+from tessera.platform.permissions import NOBODY, Access
 from tessera.platform.rate_limits import rate_limiter_from_url
 from tessera.platform.settings import Settings
 from tessera.platform.webhooks import receive_workflow_webhook
@@ -62,8 +63,7 @@ class MetadataGraphQL(GraphQL[MetadataContext, None]):
             actor=principal.name if principal else "anonymous",
             workflows=self.runner.workflows,
             runner=self.runner,
-            may_administer=principal is not None and principal.role.administer,
-            may_write_records=principal is not None and principal.role.write_records,
+            access=principal.access if principal else Access(NOBODY),
             may_introspect=may_introspect(self.settings, principal),
         )
 
@@ -110,6 +110,7 @@ class RecordGraphQL:
             if principal.role.write_records
             else f"Your role ({principal.role.name}) reads records; it cannot change them.",
             introspection=may_introspect(self.settings, principal),
+            access=principal.access,
         )
         body = await run_in_threadpool(self.api.run_json, principal.workspace, graphql_request, caller)
         return Response(body, media_type="application/json")

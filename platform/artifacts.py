@@ -5,7 +5,8 @@
   (``docs/examples/crm.yaml``), so a change to the generated schema shows in review;
 - ``metadata/schemas/metadata-document.schema.json``: the JSON Schema of metadata documents;
 - ``metadata/schemas/filter.schema.json``: the JSON Schema of the filter language;
-- ``workflows/schemas/workflow.schema.json``: the JSON Schema of workflow documents.
+- ``workflows/schemas/workflow.schema.json``: the JSON Schema of workflow documents;
+- ``platform/schemas/role.schema.json``: the JSON Schema of role documents.
 
 ``python -m tessera.platform.artifacts write`` (``make schemas``) regenerates them;
 ``check`` exits non-zero when a committed file differs from the code (a test runs it).
@@ -25,6 +26,8 @@ from tessera.metadata.filters import GENERIC_FILTER_SCHEMA
 from tessera.metadata.model import MetadataState
 from tessera.metadata.storage import Namespace
 from tessera.metadata.validation import check_state
+from tessera.platform.roles import SCHEMA_PATH as ROLE_SCHEMA_PATH
+from tessera.platform.roles import role_schema
 from tessera.schema.metadata_api import build_metadata_schema
 from tessera.schema.record_api import build_record_schema
 from tessera.workflows.definitions import SCHEMA_PATH as WORKFLOW_SCHEMA_PATH
@@ -59,11 +62,16 @@ def workflow_schema_json() -> str:
     return json.dumps(workflow_schema(), indent=2, ensure_ascii=False) + "\n"
 
 
+def role_schema_json() -> str:
+    return json.dumps(role_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
 ARTIFACTS: dict[Path, Callable[[], str]] = {
     SDL_PATH: metadata_sdl,
     SCHEMA_PATH: document_schema_json,
     FILTER_SCHEMA_PATH: filter_schema_json,
     WORKFLOW_SCHEMA_PATH: workflow_schema_json,
+    ROLE_SCHEMA_PATH: role_schema_json,
 }
 if EXAMPLE_MODEL_PATH.exists():  # a source checkout (the docs are not in the wheel)
     ARTIFACTS[EXAMPLE_SDL_PATH] = example_record_sdl

@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
+from tessera.metadata.store import committed_tables
+from tessera.platform.permissions import SYSTEM_ACCESS, Access, visible_state
 from tessera.platform.tables import record_history
-from tessera.platform.workspaces import get_workspace
+from tessera.platform.workspaces import Workspace, get_workspace
 
 
 @dataclass(frozen=True)
@@ -46,14 +48,22 @@ class HistoryEntry:
 
 
 def record_history_of(
-    engine: Engine, workspace: str, where: HistoryFilter | None = None, *, limit: int = 100
+    engine: Engine,
+    workspace: str,
+    where: HistoryFilter | None = None,
+    *,
+    limit: int = 100,
+    access: Access = SYSTEM_ACCESS,
 ) -> list[HistoryEntry]:
-    """History entries of the workspace, newest first."""
+    """History entries of the workspace, newest first: those of the fields ``access`` may
+    read, on the records it reaches (as they are now)."""
     where = where or HistoryFilter()
     table = record_history
     with engine.connect() as conn:
         ws = get_workspace(conn, workspace)
         query = sa.select(table).where(table.c.workspace_id == ws.id)
+        if not access.unrestricted:
+            query = query.where(visible_history(conn, ws, access))
         for column, value in (
             (table.c.object_api_name, where.object),
             (table.c.record_id, where.record_id),
@@ -80,3 +90,20 @@ def record_history_of(
             )
             for r in rows
         ]
+
+
+def visible_history(conn: Connection, workspace: Workspace, access: Access) -> sa.ColumnElement[bool]:
+    """The history entries of fields ``access`` may read, on records it reaches."""
+    tables = committed_tables(conn, workspace)
+    table = record_history
+    allowed: list[sa.ColumnElement[bool]] = []
+    for obj in visible_state(tables.state, access.role).objects:
+        condition = sa.and_(
+            table.c.object_id == obj.id, table.c.field_api_name.in_([f.api_name for f in obj.fields])
+        )
+        records = tables.of(obj)
+        reach = access.reach(obj, records)
+        if reach:
+            condition = sa.and_(condition, table.c.record_id.in_(sa.select(records.c.id).where(*reach)))
+        allowed.append(condition)
+    return sa.or_(sa.false(), *allowed)

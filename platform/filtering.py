@@ -72,14 +72,18 @@ def compile_filter(
     now: dt.datetime | None = None,
     time_zone: str = "UTC",
     on_relative_time: Callable[[], None] | None = None,
+    reach: Reach | None = None,
 ) -> ColumnElement[bool]:
     """A boolean SQL expression over ``table`` (records of ``obj``) true for the records
     ``filter_doc`` matches; ``None`` or ``{}`` match everything. The table's own
     ``deleted_at`` is left to the caller. Raises :class:`TesseraError` listing every problem.
 
     ``on_relative_time`` is called when the expression depends on ``now`` (``today``,
-    ``lastNDays``, ``within``…): such an expression is only right for a while."""
-    compiler = FilterCompiler(tables, now=now, time_zone=time_zone)
+    ``lastNDays``, ``within``…): such an expression is only right for a while.
+
+    ``reach`` limits the linked records a filter looks at (through lookups and reverse
+    relations) to those the caller may read."""
+    compiler = FilterCompiler(tables, now=now, time_zone=time_zone, reach=reach)
     expression = compiler.filter(filter_doc, obj, table, path)
     if compiler.problems:
         raise TesseraError(compiler.problems)
@@ -88,9 +92,21 @@ def compile_filter(
     return expression
 
 
+#: the conditions of the records of an object (in a table) that a caller may read
+Reach = Callable[[ObjectDef, sa.FromClause], list[Expr]]
+
+
 class FilterCompiler:
-    def __init__(self, tables: Tables, *, now: dt.datetime | None = None, time_zone: str = "UTC") -> None:
+    def __init__(
+        self,
+        tables: Tables,
+        *,
+        now: dt.datetime | None = None,
+        time_zone: str = "UTC",
+        reach: Reach | None = None,
+    ) -> None:
         self.tables = tables
+        self.reach: Reach = reach or (lambda _obj, _table: [])
         self.problems: list[Problem] = []
         try:
             self.zone: dt.tzinfo = ZoneInfo(time_zone)
@@ -186,7 +202,9 @@ class FilterCompiler:
                 # As in reads, a link to a record in the recycle bin counts as empty.
                 alive = self.tables.of(target).alias()
                 linked_live = sa.exists(
-                    sa.select(alive.c.id).where(alive.c.id == column, alive.c.deleted_at.is_(None))
+                    sa.select(alive.c.id).where(
+                        alive.c.id == column, alive.c.deleted_at.is_(None), *self.reach(target, alive)
+                    )
                 )
                 parts.append(~linked_live if flag else linked_live)
         if rest:
@@ -195,7 +213,10 @@ class FilterCompiler:
             parts.append(
                 sa.exists(
                     sa.select(linked.c.id).where(
-                        linked.c.id == column, linked.c.deleted_at.is_(None), condition
+                        linked.c.id == column,
+                        linked.c.deleted_at.is_(None),
+                        *self.reach(target, linked),
+                        condition,
                     )
                 )
             )
@@ -222,7 +243,11 @@ class FilterCompiler:
                 continue
             source = self.tables.of(relation.source_object).alias()
             condition = self.filter(inner, relation.source_object, source, at)
-            linked = [source.c[relation.source_field.api_name] == table.c.id, source.c.deleted_at.is_(None)]
+            linked = [
+                source.c[relation.source_field.api_name] == table.c.id,
+                source.c.deleted_at.is_(None),
+                *self.reach(relation.source_object, source),
+            ]
             if quantifier == "some":
                 parts.append(sa.exists(sa.select(source.c.id).where(*linked, condition)))
             elif quantifier == "none":

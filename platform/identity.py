@@ -26,7 +26,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from tessera.platform.database import write_transaction
 from tessera.platform.errors import NotFound, TesseraError
-from tessera.platform.roles import Role, role_named
+from tessera.platform.permissions import Access, Role
+from tessera.platform.roles import access_for, require_role, role_named
 from tessera.platform.tables import api_keys, user_sessions, users, workspaces
 from tessera.platform.workspaces import get_workspace
 
@@ -43,13 +44,18 @@ class Principal:
 
     workspace_id: uuid.UUID
     workspace: str
-    role: Role
+    #: its role, and whose records it reaches
+    access: Access
     user_id: uuid.UUID | None = None
     api_key_id: uuid.UUID | None = None
     #: the name written in change logs and audit entries
     name: str = ""
     #: set for a browser session: what cookie-authenticated mutations must send back
     csrf_token: str | None = None
+
+    @property
+    def role(self) -> Role:
+        return self.access.role
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,7 @@ class User:
     active: bool
     created_at: dt.datetime
     last_login_at: dt.datetime | None
+    team: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,10 +105,16 @@ class IdentityService:
 
     # -- users ---------------------------------------------------------------------------
     def create_user(
-        self, workspace: str, email: str, password: str, *, name: str = "", role: str = "member"
+        self,
+        workspace: str,
+        email: str,
+        password: str,
+        *,
+        name: str = "",
+        role: str = "member",
+        team: str | None = None,
     ) -> User:
         """A user of ``workspace``; the password is kept only as an argon2 hash."""
-        role_named(role)
         try:
             email = validate_email(email, check_deliverability=False).normalized
         except EmailNotValidError as exc:
@@ -113,19 +126,29 @@ class IdentityService:
         try:
             with write_transaction(self.engine) as conn:
                 ws = get_workspace(conn, workspace)
+                require_role(conn, ws.id, role)
                 if conn.execute(
                     sa.select(users.c.id).where(
                         users.c.workspace_id == ws.id, sa.func.lower(users.c.email) == email.lower()
                     )
                 ).first():
                     raise taken
-                user_id = self._insert_user(conn, ws.id, email, password, name or email.split("@")[0], role)
+                user_id = self._insert_user(
+                    conn, ws.id, email, password, name or email.split("@")[0], role, team or None
+                )
         except sa.exc.IntegrityError:  # the same address, created by someone else meanwhile
             raise taken from None
         return self.user(workspace, user_id)
 
     def _insert_user(
-        self, conn: Connection, workspace_id: uuid.UUID, email: str, password: str, name: str, role: str
+        self,
+        conn: Connection,
+        workspace_id: uuid.UUID,
+        email: str,
+        password: str,
+        name: str,
+        role: str,
+        team: str | None = None,
     ) -> uuid.UUID:
         user_id = uuid.uuid4()
         conn.execute(
@@ -136,6 +159,7 @@ class IdentityService:
                 name=name,
                 password_hash=_hasher.hash(password),
                 role=role,
+                team=team,
                 active=True,
                 created_at=self.clock(),
             )
@@ -153,7 +177,8 @@ class IdentityService:
             ws = get_workspace(conn, workspace)
             rows = conn.execute(sa.select(users).where(users.c.workspace_id == ws.id).order_by(users.c.email))
             return [
-                User(r.id, r.email, r.name, r.role, r.active, r.created_at, r.last_login_at) for r in rows
+                User(r.id, r.email, r.name, r.role, r.active, r.created_at, r.last_login_at, r.team)
+                for r in rows
             ]
 
     def set_active(self, workspace: str, email: str, active: bool) -> User:
@@ -164,6 +189,25 @@ class IdentityService:
             conn.execute(sa.update(users).where(users.c.id == row.id).values(active=active))
             if not active:
                 conn.execute(sa.delete(user_sessions).where(user_sessions.c.user_id == row.id))
+        return self.user(workspace, row.id)
+
+    def set_role(self, workspace: str, email: str, role: str) -> User:
+        """Give a user another role (it holds from their next request)."""
+        with write_transaction(self.engine) as conn:
+            ws = get_workspace(conn, workspace)
+            require_role(conn, ws.id, role)
+            row = self._user_row(conn, ws.id, email)
+            conn.execute(sa.update(users).where(users.c.id == row.id).values(role=role))
+        return self.user(workspace, row.id)
+
+    def set_team(self, workspace: str, email: str, team: str | None) -> User:
+        """Put a user in a team (``None``: in none)."""
+        if team is not None and not 0 < len(team.strip()) <= 100:
+            raise TesseraError.single("INVALID_TEAM", "A team name has 1 to 100 characters.", ("team",))
+        with write_transaction(self.engine) as conn:
+            ws = get_workspace(conn, workspace)
+            row = self._user_row(conn, ws.id, email)
+            conn.execute(sa.update(users).where(users.c.id == row.id).values(team=team and team.strip()))
         return self.user(workspace, row.id)
 
     def set_password(self, workspace: str, email: str, password: str) -> None:
@@ -223,9 +267,8 @@ class IdentityService:
             if _hasher.check_needs_rehash(row.password_hash):
                 values["password_hash"] = _hasher.hash(password)
             conn.execute(sa.update(users).where(users.c.id == row.id).values(**values))
-        return token, Principal(
-            ws.id, ws.slug, role_named(row.role), user_id=row.id, name=row.email, csrf_token=csrf
-        )
+            access = access_for(conn, ws.id, role_named(conn, ws.id, row.role), row.id, row.team)
+        return token, Principal(ws.id, ws.slug, access, user_id=row.id, name=row.email, csrf_token=csrf)
 
     def log_out(self, token: str) -> None:
         with write_transaction(self.engine) as conn:
@@ -235,17 +278,26 @@ class IdentityService:
         """The principal of a session cookie, or ``None`` (unknown, expired, user disabled)."""
         with self.engine.connect() as conn:
             row = conn.execute(
-                sa.select(user_sessions, users.c.email, users.c.role, users.c.active, workspaces.c.slug)
+                sa.select(
+                    user_sessions,
+                    users.c.email,
+                    users.c.role,
+                    users.c.team,
+                    users.c.active,
+                    workspaces.c.slug,
+                )
                 .join(users, users.c.id == user_sessions.c.user_id)
                 .join(workspaces, workspaces.c.id == user_sessions.c.workspace_id)
                 .where(user_sessions.c.id == digest(token))
             ).first()
-        if row is None or not row.active or row.expires_at <= self.clock():
-            return None
+            if row is None or not row.active or row.expires_at <= self.clock():
+                return None
+            role = role_named(conn, row.workspace_id, row.role)
+            access = access_for(conn, row.workspace_id, role, row.user_id, row.team)
         return Principal(
             row.workspace_id,
             row.slug,
-            role_named(row.role),
+            access,
             user_id=row.user_id,
             name=row.email,
             csrf_token=row.csrf_token,
@@ -281,12 +333,12 @@ class IdentityService:
         created_by: str = "system",
     ) -> tuple[str, ApiKey]:
         """A new key: its secret (shown this once) and what is kept of it."""
-        role_named(role)
         if not name.strip():
             raise TesseraError.single("NAME_REQUIRED", "Name the key (what uses it).", ("name",))
         secret = new_key_secret()
         with write_transaction(self.engine) as conn:
             ws = get_workspace(conn, workspace)
+            require_role(conn, ws.id, role)
             key_id = self._insert_api_key(conn, ws.id, name, secret, role, expires_at, created_by)
         return secret, next(k for k in self.api_keys(workspace) if k.id == key_id)
 
@@ -360,13 +412,14 @@ class IdentityService:
                 .join(workspaces, workspaces.c.id == api_keys.c.workspace_id)
                 .where(api_keys.c.secret_hash == digest(secret))
             ).first()
-        now = self.clock()
-        if (
-            row is None
-            or row.revoked_at is not None
-            or (row.expires_at is not None and row.expires_at <= now)
-        ):
-            return None
-        return Principal(
-            row.workspace_id, row.slug, role_named(row.role), api_key_id=row.id, name=f"key:{row.name}"
-        )
+            now = self.clock()
+            if (
+                row is None
+                or row.revoked_at is not None
+                or (row.expires_at is not None and row.expires_at <= now)
+            ):
+                return None
+            access = access_for(
+                conn, row.workspace_id, role_named(conn, row.workspace_id, row.role), row.id, None
+            )
+        return Principal(row.workspace_id, row.slug, access, api_key_id=row.id, name=f"key:{row.name}")

@@ -20,6 +20,7 @@ behind even when the caller catches the error and carries on.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -39,6 +40,8 @@ from tessera.metadata.store import committed_state, committed_tables
 from tessera.platform.database import write_transaction
 from tessera.platform.errors import NotFound, Path, Problem, TesseraError
 from tessera.platform.filtering import compile_filter
+from tessera.platform.permissions import Access, filter_problems
+from tessera.platform.roles import access_of
 from tessera.platform.tables import auto_number_sequences, record_events, record_history
 from tessera.platform.workspaces import Workspace, get_workspace
 
@@ -49,15 +52,35 @@ WRITABLE_SYSTEM_FIELDS = frozenset({"owner"})
 
 
 class RecordService:
+    """The one write path of records. Each write checks the actor's permissions: those of
+    the service's bound :class:`Access` (:meth:`acting_as`), else those of the ``actor``
+    (a user or an API key, read in the write's transaction; no actor: Tessera's own work)."""
+
     def __init__(
-        self, engine: Engine, *, clock: Clock | None = None, time_zone: str = "UTC", depth: int = 0
+        self,
+        engine: Engine,
+        *,
+        clock: Clock | None = None,
+        time_zone: str = "UTC",
+        depth: int = 0,
+        access: Access | None = None,
     ) -> None:
         self.engine = engine
+        self.access = access
         #: how deep in a chain of workflows these writes are (stamped on their events)
         self.depth = depth
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         #: the zone of relative dates in filters (updateMany, validation rules)
         self.time_zone = time_zone
+
+    def acting_as(self, access: Access) -> RecordService:
+        """This service with the permissions of ``access`` (a request's caller)."""
+        bound = copy.copy(self)
+        bound.access = access
+        return bound
+
+    def access_in(self, conn: Connection, workspace: Workspace, actor: uuid.UUID | None) -> Access:
+        return self.access or access_of(conn, workspace.id, actor)
 
     @contextmanager
     def writer(self, workspace_slug: str, *, actor: uuid.UUID | None = None) -> Iterator[RecordWriter]:
@@ -66,7 +89,8 @@ class RecordService:
         with write_transaction(self.engine) as conn:
             workspace = get_workspace(conn, workspace_slug)
             state = committed_state(conn, workspace)
-            yield RecordWriter(conn, workspace, state, self.clock, actor, self.time_zone, self.depth)
+            access = self.access_in(conn, workspace, actor)
+            yield RecordWriter(conn, workspace, state, self.clock, actor, self.time_zone, self.depth, access)
 
     # -- one write per transaction -----------------------------------------------------
     def create(
@@ -147,42 +171,77 @@ class RecordService:
         filter_doc: Mapping[str, Any] | None,
         *,
         limit: int | None = None,
+        actor: uuid.UUID | None = None,
     ) -> list[Record]:
-        """The live records a filter matches, oldest first (one statement)."""
+        """The live records a filter matches that the actor may read, oldest first (one statement)."""
         with self.engine.connect() as conn:
-            obj, table, condition = self._matching(conn, workspace_slug, object_name, filter_doc)
+            obj, table, condition = self._matching(conn, workspace_slug, object_name, filter_doc, actor)
             query = sa.select(table).where(table.c.deleted_at.is_(None), condition)
             rows = conn.execute(query.order_by(table.c.created_at, table.c.id).limit(limit)).mappings()
             return [record_from_row(obj, row) for row in rows]
 
     def ids_matching(
-        self, workspace_slug: str, object_name: str, filter_doc: Mapping[str, Any] | None
+        self,
+        workspace_slug: str,
+        object_name: str,
+        filter_doc: Mapping[str, Any] | None,
+        *,
+        actor: uuid.UUID | None = None,
     ) -> list[uuid.UUID]:
-        """The ids of the live records a filter matches, oldest first."""
+        """The ids of the live records a filter matches that the actor may read, oldest first."""
         with self.engine.connect() as conn:
-            _, table, condition = self._matching(conn, workspace_slug, object_name, filter_doc)
+            _, table, condition = self._matching(conn, workspace_slug, object_name, filter_doc, actor)
             query = sa.select(table.c.id).where(table.c.deleted_at.is_(None), condition)
             return list(conn.execute(query.order_by(table.c.created_at, table.c.id)).scalars())
 
     def _matching(
-        self, conn: Connection, workspace_slug: str, object_name: str, filter_doc: Mapping[str, Any] | None
+        self,
+        conn: Connection,
+        workspace_slug: str,
+        object_name: str,
+        filter_doc: Mapping[str, Any] | None,
+        actor: uuid.UUID | None,
     ) -> tuple[ObjectDef, sa.Table, sa.ColumnElement[bool]]:
-        tables = committed_tables(conn, get_workspace(conn, workspace_slug))
+        workspace = get_workspace(conn, workspace_slug)
+        tables = committed_tables(conn, workspace)
         obj = find_object(tables.state, object_name, ("object",))
+        access = self.access_in(conn, workspace, actor)
+        access.require(obj.api_name, "read", ("object",))
         table = tables.of(obj)
+        problems = filter_problems(access, tables.state, obj, filter_doc)
+        if problems:
+            raise TesseraError(problems)
         condition = compile_filter(
-            filter_doc, obj, table, tables, path=("filter",), now=self.clock(), time_zone=self.time_zone
+            filter_doc,
+            obj,
+            table,
+            tables,
+            path=("filter",),
+            now=self.clock(),
+            time_zone=self.time_zone,
+            reach=access.reach,
         )
-        return obj, table, condition
+        return obj, table, sa.and_(condition, *access.reach(obj, table))
 
     def get(
-        self, workspace_slug: str, object_name: str, record_id: uuid.UUID, *, include_deleted: bool = False
+        self,
+        workspace_slug: str,
+        object_name: str,
+        record_id: uuid.UUID,
+        *,
+        include_deleted: bool = False,
+        actor: uuid.UUID | None = None,
     ) -> Record | None:
+        """The record, or ``None`` (none, or one the actor may not read)."""
         with self.engine.connect() as conn:
-            tables = committed_tables(conn, get_workspace(conn, workspace_slug))
+            workspace = get_workspace(conn, workspace_slug)
+            tables = committed_tables(conn, workspace)
             obj = find_object(tables.state, object_name, ("object",))
+            access = self.access_in(conn, workspace, actor)
+            access.require(obj.api_name, "read", ("object",))
             table = tables.of(obj)
             query = sa.select(table).where(table.c.id == record_id)
+            query = query.where(*access.reach(obj, table))
             if not include_deleted:
                 query = query.where(table.c.deleted_at.is_(None))
             row = conn.execute(query).mappings().first()
@@ -213,8 +272,11 @@ class RecordWriter:
         actor: uuid.UUID | None,
         time_zone: str = "UTC",
         depth: int = 0,
+        access: Access | None = None,
     ) -> None:
         self.conn = conn
+        #: what the actor may do; ``None``: everything (Tessera's own work)
+        self.access = access or access_of(conn, workspace.id, actor)
         self.time_zone = time_zone
         self.depth = depth
         self.workspace = workspace
@@ -236,6 +298,7 @@ class RecordWriter:
     # -- create --------------------------------------------------------------------------
     def create(self, object_name: str, values: Mapping[str, Any]) -> Record:
         obj = find_object(self.state, object_name, ("object",))
+        self.access.require(obj.api_name, "create")
         with self.operation():
             return self._create(obj, [values], batch=False)[0]
 
@@ -243,6 +306,7 @@ class RecordWriter:
         obj = find_object(self.state, object_name, ("object",))
         if not isinstance(values_list, Sequence) or isinstance(values_list, str | bytes):
             raise TesseraError.single("INVALID_INPUT", "create_many takes a list of records' values.")
+        self.access.require(obj.api_name, "create")
         if not values_list:
             return []
         with self.operation():
@@ -261,6 +325,7 @@ class RecordWriter:
                 typed_list.append({})
                 continue
             typed, found = self.coerce(obj, values)
+            found += self.permission_problems(obj, typed)
             for fld in obj.fields:
                 ftype = field_type(fld.type)
                 if ftype.generated:
@@ -313,6 +378,7 @@ class RecordWriter:
     # -- update --------------------------------------------------------------------------
     def update(self, object_name: str, record_id: uuid.UUID, values: Mapping[str, Any]) -> Record:
         obj = find_object(self.state, object_name, ("object",))
+        self.access.require(obj.api_name, "update")
         with self.operation():
             current = self.live_record(obj, record_id)
             typed = self.update_values(obj, values)
@@ -322,8 +388,9 @@ class RecordWriter:
         self, object_name: str, filter_doc: Mapping[str, Any] | None, values: Mapping[str, Any]
     ) -> list[Record]:
         obj = find_object(self.state, object_name, ("object",))
+        self.access.require(obj.api_name, "update")
         table = self.tables.of(obj)
-        problems: list[Problem] = []
+        problems = filter_problems(self.access, self.state, obj, filter_doc)
         condition: sa.ColumnElement[bool] | None = None
         try:
             condition = compile_filter(
@@ -334,6 +401,7 @@ class RecordWriter:
                 path=("filter",),
                 now=self.clock(),
                 time_zone=self.time_zone,
+                reach=self.access.reach,
             )
         except TesseraError as exc:
             problems += exc.problems
@@ -346,7 +414,7 @@ class RecordWriter:
         with self.operation():
             rows = self.conn.execute(
                 sa.select(table)
-                .where(table.c.deleted_at.is_(None), condition)
+                .where(table.c.deleted_at.is_(None), condition, *self.access.reach(obj, table))
                 .order_by(table.c.created_at, table.c.id)
             ).mappings()
             current = [record_from_row(obj, row) for row in rows]
@@ -361,6 +429,7 @@ class RecordWriter:
         if not isinstance(values, Mapping):
             raise TesseraError.single("INVALID_INPUT", "A record's values are an object.")
         typed, problems = self.coerce(obj, values, allow_retired=True)
+        problems += self.permission_problems(obj, typed)
         for name, value in typed.items():
             fld = obj.field_named(name)
             if fld is not None and fld.required and value is None:
@@ -466,6 +535,13 @@ class RecordWriter:
                     f"The record with this '{match_field}' is in the recycle bin: restore it first.",
                     (match_field,),
                 )
+            self.access.require(obj.api_name, "update")
+            if not self.access.reaches(obj.api_name, existing["owner"]):
+                raise TesseraError.single(
+                    "DUPLICATE_VALUE",
+                    f"Another record, which you may not change, holds this '{match_field}'.",
+                    (match_field,),
+                )
             return self._update(obj, [existing], self.update_values(obj, values))[0], False
 
     def holder_of(self, obj: ObjectDef, fld: FieldDef, value: Any) -> Record | None:
@@ -482,6 +558,7 @@ class RecordWriter:
         """To the recycle bin: ``deleted_at`` is set, reads no longer show it, lookups to
         it read as empty; :meth:`restore` brings it back."""
         obj = find_object(self.state, object_name, ("object",))
+        self.access.require(obj.api_name, "delete")
         table = self.tables.of(obj)
         with self.operation():
             before = self.live_record(obj, record_id)
@@ -497,6 +574,7 @@ class RecordWriter:
 
     def restore(self, object_name: str, record_id: uuid.UUID) -> Record:
         obj = find_object(self.state, object_name, ("object",))
+        self.access.require(obj.api_name, "restore")
         table = self.tables.of(obj)
         with self.operation():
             before = self.any_record(obj, record_id)
@@ -520,6 +598,7 @@ class RecordWriter:
         ``destroyed`` event each). The database's foreign keys do the work; the records
         they touch are found first, one query per relation, for the error and the events."""
         obj = find_object(self.state, object_name, ("object",))
+        self.access.require(obj.api_name, "destroy")
         with self.operation():
             before = self.any_record(obj, record_id)
             effects = self.destroy_effects(obj, before)
@@ -602,8 +681,10 @@ class RecordWriter:
         return [by_id[i] for i in ids if i in by_id]
 
     def any_record(self, obj: ObjectDef, record_id: uuid.UUID) -> Record:
+        """The record (live or in the recycle bin), if the actor reaches it: one it does
+        not reach is not found, as if it did not exist."""
         found = self.read(obj, [record_id])
-        if not found:
+        if not found or not self.access.reaches(obj.api_name, found[0]["owner"]):
             raise NotFound.single(
                 "RECORD_NOT_FOUND", f"There is no {obj.label_singular} with id {record_id}.", ("id",)
             )
@@ -620,6 +701,33 @@ class RecordWriter:
         return record
 
     # -- checks --------------------------------------------------------------------------
+    def permission_problems(self, obj: ObjectDef, typed: Mapping[str, Any]) -> list[Problem]:
+        """The given fields the actor may not edit, and an owner it may not give records to."""
+        if self.access.unrestricted:
+            return []
+        role = self.access.role
+        problems = [
+            Problem(
+                "FORBIDDEN",
+                f"Your role ({role.name}) may not change '{name}' of {obj.api_name} records.",
+                (name,),
+            )
+            for name in typed
+            if role.field_access(obj.api_name, name) != "edit"
+        ]
+        owner = typed.get("owner")
+        if owner is not None and not self.access.reaches(obj.api_name, owner):
+            reach = role.grant(obj.api_name).access
+            problems.append(
+                Problem(
+                    "FORBIDDEN",
+                    f"Your role ({role.name}) reaches the {obj.api_name} records of its {reach}: "
+                    "it may not give one to another owner.",
+                    ("owner",),
+                )
+            )
+        return problems
+
     def coerce(
         self, obj: ObjectDef, values: Mapping[str, Any], *, allow_retired: bool = False
     ) -> tuple[dict[str, Any], list[Problem]]:
@@ -698,12 +806,18 @@ class RecordWriter:
             target = self.state.object_by_id(uuid.UUID(str(fld.options["target_object_id"])))
             assert target is not None
             target_table = self.tables.of(target)
-            live = set(
-                self.conn.execute(
-                    sa.select(target_table.c.id).where(
-                        target_table.c.id.in_(list(wanted)), target_table.c.deleted_at.is_(None)
-                    )
-                ).scalars()
+            live = (
+                set(
+                    self.conn.execute(
+                        sa.select(target_table.c.id).where(
+                            target_table.c.id.in_(list(wanted)),
+                            target_table.c.deleted_at.is_(None),
+                            *self.access.reach(target, target_table),
+                        )
+                    ).scalars()
+                )
+                if self.access.role.may(target.api_name, "read")
+                else set()
             )
             for i, typed in enumerate(typed_list):
                 value = typed.get(fld.api_name)

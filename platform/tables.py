@@ -230,12 +230,27 @@ users = sa.Table(
     sa.Column("email", sa.String(320), nullable=False),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("password_hash", sa.String(200), nullable=False),
-    #: the role name (admin, member, viewer)
+    #: the role name: a built-in role (admin, member, viewer) or one of ``roles``
     sa.Column("role", sa.String(64), nullable=False),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    #: the user's team: roles with ``team`` access reach the records its members own
+    sa.Column("team", sa.String(100), nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("last_login_at", UTCDateTime, nullable=True),
     sa.UniqueConstraint("workspace_id", "email"),
+)
+
+#: custom roles of a workspace, as their documents (see tessera.platform.permissions)
+roles = sa.Table(
+    "roles",
+    platform_metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("workspace_id", sa.Uuid, sa.ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("document", JSONValue, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("updated_by", sa.String(200), nullable=False),
+    sa.UniqueConstraint("workspace_id", "name"),
 )
 
 #: keys for apps and integrations: the secret is shown once, only its SHA-256 is kept

@@ -160,7 +160,9 @@ class Aggregator:
         result_type = get_named_type(self.definition.type)
         assert isinstance(result_type, GraphQLObjectType)
         table = planner.tables.of(obj).alias()
-        conditions = deleted_condition(table, args.get("deleted") or "EXCLUDED")
+        conditions = deleted_condition(table, args.get("deleted") or "EXCLUDED") + planner.access.reach(
+            obj, table
+        )
         if args.get("filter"):
             conditions.append(planner.filter_condition(args["filter"], obj, table))
         selections = planner.collect(self.nodes, result_type)

@@ -16,9 +16,11 @@ from strawberry.types import Info
 
 from tessera.metadata import changes
 from tessera.metadata.changes import Edit
+from tessera.metadata.model import MetadataState
 from tessera.metadata.store import MetadataStore
 from tessera.platform.audit import record_history_of
 from tessera.platform.errors import TesseraError
+from tessera.platform.permissions import SYSTEM_ACCESS, Access, visible_state
 from tessera.platform.workspaces import WorkspaceService
 from tessera.schema.errors import MaskUnexpectedErrors, QuietSchema, to_graphql_error
 from tessera.schema.introspection import IntrospectionByRole
@@ -61,9 +63,8 @@ class MetadataContext:
     workflows: WorkflowStore
     #: queues runs (runWorkflow, retries); workers execute them
     runner: WorkflowEngine
-    #: what the caller's role allows: change the data model and workflows; write records
-    may_administer: bool = True
-    may_write_records: bool = True
+    #: what the caller's role allows (its capabilities, the objects and fields it sees)
+    access: Access = SYSTEM_ACCESS
     #: whether __schema and __type are answered (TESSERA_INTROSPECTION)
     may_introspect: bool = True
 
@@ -80,14 +81,26 @@ def context(info: Info[MetadataContext, Any]) -> MetadataContext:
     return info.context
 
 
-def admin_context(info: Info[MetadataContext, Any]) -> MetadataContext:
-    """The context of a change to the data model or to workflows: admins only."""
+CAPABILITY_WORK = {
+    "manage_data_model": "change the data model",
+    "manage_workflows": "manage workflows",
+    "manage_users": "manage users and roles",
+}
+
+
+def admin_context(info: Info[MetadataContext, Any], capability: str = "manage_data_model") -> MetadataContext:
+    """The context of an admin's work: the caller's role must have ``capability``."""
     ctx = context(info)
-    if not ctx.may_administer:
-        raise to_graphql_error(
-            TesseraError.single("FORBIDDEN", "Only an admin may change the data model and workflows.", ())
-        )
+    try:
+        ctx.access.require_capability(capability, CAPABILITY_WORK[capability])
+    except TesseraError as exc:
+        raise to_graphql_error(exc) from exc
     return ctx
+
+
+def seen_state(ctx: MetadataContext, state: MetadataState) -> MetadataState:
+    """The data model as the caller sees it: whole for those who change it."""
+    return state if ctx.access.role.administer else visible_state(state, ctx.access.role)
 
 
 @strawberry.type
@@ -100,13 +113,13 @@ class Query:
     @strawberry.field(description="Every object of the workspace, in display order.")
     async def objects(self, info: Info[MetadataContext, Any]) -> list[ObjectType]:
         ctx = context(info)
-        state = await call(lambda: ctx.store.state(ctx.workspace))
+        state = seen_state(ctx, await call(lambda: ctx.store.state(ctx.workspace)))
         return [ObjectType.of(o, state) for o in state.objects]
 
     @strawberry.field(description="One object by api name, or null.")
     async def object(self, info: Info[MetadataContext, Any], api_name: str) -> ObjectType | None:
         ctx = context(info)
-        state = await call(lambda: ctx.store.state(ctx.workspace))
+        state = seen_state(ctx, await call(lambda: ctx.store.state(ctx.workspace)))
         obj = state.object_named(api_name)
         return ObjectType.of(obj, state) if obj else None
 
@@ -150,7 +163,7 @@ class Query:
 
     @strawberry.field(description="The address and secret of a webhook-triggered workflow.")
     async def workflow_webhook(self, info: Info[MetadataContext, Any], name: str) -> WorkflowWebhookType:
-        ctx = admin_context(info)  # the secret is an admin's to see
+        ctx = admin_context(info, "manage_workflows")  # the secret is an admin's to see
         workflow_id, secret = await call(lambda: ctx.workflows.webhook(ctx.workspace, name))
         return WorkflowWebhookType(path=f"/hooks/workflows/{workflow_id}", secret=secret)
 
@@ -166,7 +179,9 @@ class Query:
         ctx = context(info)
         where = (filter or RecordHistoryFilter()).to_filter()
         entries = await call(
-            lambda: record_history_of(ctx.store.engine, ctx.workspace, where, limit=max(1, min(limit, 1000)))
+            lambda: record_history_of(
+                ctx.store.engine, ctx.workspace, where, limit=max(1, min(limit, 1000)), access=ctx.access
+            )
         )
         return [RecordHistoryEntryType.of(e) for e in entries]
 
@@ -337,13 +352,13 @@ class WorkflowMutation:
     async def save_workflow_draft(
         self, info: Info[MetadataContext, Any], definition: JSON
     ) -> WorkflowVersionType:
-        ctx = admin_context(info)
+        ctx = admin_context(info, "manage_workflows")
         saved = await call(lambda: ctx.workflows.save_draft(ctx.workspace, definition, actor=ctx.actor))
         return WorkflowVersionType.of(saved)
 
     @strawberry.mutation(description="Check a workflow document without saving it: true, or the errors.")
     async def validate_workflow(self, info: Info[MetadataContext, Any], definition: JSON) -> bool:
-        ctx = admin_context(info)
+        ctx = admin_context(info, "manage_workflows")
         await call(lambda: ctx.workflows.validate(ctx.workspace, definition))
         return True
 
@@ -351,14 +366,14 @@ class WorkflowMutation:
     async def activate_workflow(
         self, info: Info[MetadataContext, Any], name: str, version: int | None = None
     ) -> WorkflowVersionType:
-        ctx = admin_context(info)
+        ctx = admin_context(info, "manage_workflows")
         return WorkflowVersionType.of(
             await call(lambda: ctx.workflows.activate(ctx.workspace, name, version))
         )
 
     @strawberry.mutation(description="Stop running a workflow (its versions are kept).")
     async def deactivate_workflow(self, info: Info[MetadataContext, Any], name: str) -> bool:
-        ctx = admin_context(info)
+        ctx = admin_context(info, "manage_workflows")
         await call(lambda: ctx.workflows.deactivate(ctx.workspace, name))
         return True
 
@@ -373,7 +388,7 @@ class WorkflowMutation:
         record_ids: Annotated[list[uuid.UUID], strawberry.argument(description="records of its object")],
     ) -> list[uuid.UUID]:
         ctx = context(info)
-        if not ctx.may_write_records:
+        if not ctx.access.role.write_records:
             raise to_graphql_error(
                 TesseraError.single("FORBIDDEN", "Your role cannot start workflow runs.", ())
             )
@@ -381,13 +396,13 @@ class WorkflowMutation:
 
     @strawberry.mutation(description="Run a failed run again from its failed step; the run, queued.")
     async def retry_workflow_run(self, info: Info[MetadataContext, Any], id: uuid.UUID) -> WorkflowRunType:  # noqa: A002
-        ctx = admin_context(info)
+        ctx = admin_context(info, "manage_workflows")
         await call(lambda: ctx.runner.retry(ctx.workspace, id))
         return WorkflowRunType.of(await call(lambda: ctx.workflows.run(ctx.workspace, id)))
 
     @strawberry.mutation(description="Stop a run that has not finished; the run, cancelled.")
     async def cancel_workflow_run(self, info: Info[MetadataContext, Any], id: uuid.UUID) -> WorkflowRunType:  # noqa: A002
-        ctx = admin_context(info)
+        ctx = admin_context(info, "manage_workflows")
         await call(lambda: ctx.runner.cancel(ctx.workspace, id))
         return WorkflowRunType.of(await call(lambda: ctx.workflows.run(ctx.workspace, id)))
 

@@ -38,6 +38,7 @@ from tessera.metadata.model import FieldDef, ObjectDef
 from tessera.metadata.storage import Tables
 from tessera.platform.errors import Path, TesseraError
 from tessera.platform.filtering import compile_filter
+from tessera.platform.permissions import SYSTEM_ACCESS, Access
 from tessera.schema.record_types import FieldRole
 from tessera.schema.sql_json import Expr, JsonDialect, decimal_scale, sql_string
 
@@ -131,8 +132,11 @@ class Planner:
         settings: ReadSettings,
         info: GraphQLResolveInfo,
         now: dt.datetime | None = None,
+        access: Access = SYSTEM_ACCESS,
     ) -> None:
         self.tables = tables
+        #: whose records the caller reaches: every read of a table is limited to them
+        self.access = access
         self.json = dialect
         self.settings = settings
         self.info = info
@@ -214,6 +218,7 @@ class Planner:
             now=self.now,
             time_zone=self.settings.time_zone,
             on_relative_time=self.saw_relative_time,
+            reach=self.access.reach,
         )
 
     def saw_relative_time(self) -> None:
@@ -288,7 +293,11 @@ class Planner:
             target = self.tables.of(role.other).alias()
             linked = (
                 sa.select(self.record_json(role.other, target, nodes, target_type))
-                .where(target.c.id == column, target.c.deleted_at.is_(None))
+                .where(
+                    target.c.id == column,
+                    target.c.deleted_at.is_(None),
+                    *self.access.reach(role.other, target),
+                )
                 .scalar_subquery()
             )
         return self.json.embed(linked)
@@ -389,6 +398,7 @@ class Planner:
             if linked is not None:
                 conditions.append(linked(table))
             conditions += deleted_condition(table, deleted)
+            conditions += self.access.reach(obj, table)
             if filter_doc:
                 conditions.append(self.filter_condition(filter_doc, obj, table))
             return conditions
@@ -598,7 +608,11 @@ class Planner:
                 other = self.tables.of(target).alias()
                 return (
                     sa.select(function(other))
-                    .where(other.c.id == table.c[lookup], other.c.deleted_at.is_(None))
+                    .where(
+                        other.c.id == table.c[lookup],
+                        other.c.deleted_at.is_(None),
+                        *self.access.reach(target, other),
+                    )
                     .scalar_subquery()
                 )
 
@@ -659,6 +673,10 @@ class Planner:
         """(id, record JSON) of the given records."""
         table = self.tables.of(obj).alias()
         wanted = ids if isinstance(ids, sa.BindParameter) else list(ids)
-        conditions: list[Expr] = [table.c.id.in_(wanted), *deleted_condition(table, deleted)]
+        conditions: list[Expr] = [
+            table.c.id.in_(wanted),
+            *deleted_condition(table, deleted),
+            *self.access.reach(obj, table),
+        ]
         record = self.json.to_text(self.record_json(obj, table, nodes, type_))
         return sa.select(table.c.id, sa.type_coerce(record, sa.Text)).where(*conditions)

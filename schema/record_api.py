@@ -48,6 +48,7 @@ from tessera.metadata.model import MetadataState, ObjectDef
 from tessera.metadata.storage import Tables
 from tessera.metadata.store import load_state
 from tessera.platform.errors import Path, TesseraError
+from tessera.platform.permissions import SYSTEM_ACCESS, Access, Role, visible_state
 from tessera.platform.records import RecordService
 from tessera.platform.workspaces import get_workspace
 from tessera.schema.aggregates import Aggregator
@@ -107,6 +108,8 @@ class RecordSchema:
     documents: OrderedDict[str, tuple[DocumentNode, list[GraphQLError]]] = field(default_factory=OrderedDict)
     #: planned statements of record-by-id fields, by (field, variables it depends on)
     plans: OrderedDict[tuple[Any, ...], sa.Select[Any]] = field(default_factory=OrderedDict)
+    #: the API of each role that does not see the whole data model, by role fingerprint
+    views: dict[str, RecordSchema] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,8 @@ class Caller:
     writes_refused: str | None = None
     #: whether ``__schema`` and ``__type`` are answered
     introspection: bool = True
+    #: what its role allows, and whose records it reaches
+    access: Access = SYSTEM_ACCESS
 
 
 #: Tessera's own calls (tests, tools): everything allowed, no actor
@@ -134,6 +139,7 @@ class RequestContext:
     api: RecordSchema
     settings: ReadSettings
     actor: uuid.UUID | None = None
+    access: Access = SYSTEM_ACCESS
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     #: errors of the items a non-atomic batch could not write (the others were written)
     item_errors: list[dict[str, Any]] = field(default_factory=list)
@@ -154,7 +160,26 @@ class SchemaCache:
         """Check the version on the next request (called after a change in this process)."""
         self._checked.pop(workspace, None)
 
-    def get(self, workspace: str) -> RecordSchema:
+    def get(self, workspace: str, role: Role | None = None) -> RecordSchema:
+        """The API of the workspace's current version, as ``role`` sees it (whole when
+        ``role`` is ``None``)."""
+        whole = self.current(workspace)
+        if role is None or role.unrestricted:
+            return whole
+        view = whole.views.get(role.fingerprint)
+        if view is None:
+            state = visible_state(whole.state, role)
+            view = (
+                whole
+                if state == whole.state
+                else build_record_schema(workspace, state, whole.tables.namespace)
+            )
+            with self._lock:
+                whole.views[role.fingerprint] = view
+            self.builds += view is not whole
+        return view
+
+    def current(self, workspace: str) -> RecordSchema:
         cached = self._schemas.get(workspace)
         now = time.monotonic()
         if cached is not None and now - self._checked.get(workspace, 0.0) < self.check_interval:
@@ -185,7 +210,12 @@ def resolve_root(_root: Any, info: GraphQLResolveInfo, **args: Any) -> Planned:
     context: RequestContext = info.context
     role: RootRole = info.parent_type.fields[info.field_name].extensions["tessera_root"]
     planner = Planner(
-        context.api.tables, json_dialect(context.engine.dialect.name), context.settings, info, now=context.now
+        context.api.tables,
+        json_dialect(context.engine.dialect.name),
+        context.settings,
+        info,
+        now=context.now,
+        access=context.access,
     )
     definition = info.parent_type.fields[info.field_name]
     obj = role.object
@@ -222,7 +252,7 @@ def record_plan(
         if source.count(f"${name}") == 2:  # declared, then used only here
             variables.pop(name, None)
     dependencies = json.dumps(variables, sort_keys=True, default=str)
-    key = (source, tuple(info.path.as_list()), deleted, dependencies)
+    key = (source, tuple(info.path.as_list()), deleted, dependencies, context.access.key)
     plans = context.api.plans
     statement = plans.get(key)
     if statement is None:
@@ -441,7 +471,7 @@ class RecordAPI:
     def answer(self, workspace: str, request: GraphQLRequest, caller: Caller = SYSTEM) -> dict[str, Any]:
         """The response (``data``/``errors``) to one request; never raises for bad input."""
         try:
-            api = self.schemas.get(workspace)
+            api = self.schemas.get(workspace, caller.access.role)
         except TesseraError as exc:
             return {"errors": [tessera_error(exc)]}
         document, errors = self.document(api, request.query)
@@ -468,7 +498,10 @@ class RecordAPI:
             )
         except TesseraError as exc:
             return {"errors": [tessera_error(exc)]}
-        context = RequestContext(self.engine, self.records, api, self.read_settings, caller.actor)
+        records = self.records if caller.access is SYSTEM_ACCESS else self.records.acting_as(caller.access)
+        context = RequestContext(
+            self.engine, records, api, self.read_settings, caller.actor, access=caller.access
+        )
         result = execute(
             api.schema,
             document,

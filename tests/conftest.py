@@ -160,6 +160,18 @@ def api_key_factory(engine: Engine, workspace: str) -> Callable[..., str]:
 
 
 @pytest.fixture
+def user_factory(engine: Engine, workspace: str) -> Callable[..., uuid.UUID]:
+    """Creates users of ``workspace``: ``user_factory(role="sales", team="east")`` gives the id."""
+    made = iter(range(1, 10_000))
+
+    def make(role: str = "member", team: str | None = None) -> uuid.UUID:
+        email = f"user{next(made)}@example.com"
+        return IdentityService(engine).create_user(workspace, email, "a long password", role=role, team=team).id
+
+    return make
+
+
+@pytest.fixture
 def client(
     engine: Engine, database_url: str, workspace: str, api_key_factory: Callable[..., str]
 ) -> Iterator[TestClient]:

@@ -504,7 +504,9 @@ class WorkflowEngine:
 
     def find_records(self, run: Run, values: Mapping[str, Any]) -> list[dict[str, Any]]:
         obj = self.object_of(run, values)
-        found = run.records.find(run.slug, obj.api_name, values.get("filter") or {}, limit=FIND_LIMIT)
+        found = run.records.find(
+            run.slug, obj.api_name, values.get("filter") or {}, limit=FIND_LIMIT, actor=run.actor
+        )
         return [record_json(obj, record) for record in found]
 
     @staticmethod

@@ -29,6 +29,7 @@ from tessera.metadata.storage import Tables
 from tessera.metadata.store import MetadataStore
 from tessera.platform.errors import TesseraError
 from tessera.platform.filtering import compile_filter, like_to_glob, period_bounds
+from tessera.platform.permissions import SYSTEM_ACCESS
 from tessera.platform.records import RecordService
 from tessera.platform.workspaces import WorkspaceService
 
@@ -166,7 +167,8 @@ def things(model: None, service: RecordService, workspace: str, clock: Clock) ->
     for key, (created_at, values) in rows.items():
         clock.now = created_at
         actor = USER if key == "one" else None
-        created[key] = service.create(workspace, "thing", values, actor=actor)
+        # Tessera's own permissions, stamped with a user that needs no account here
+        created[key] = service.acting_as(SYSTEM_ACCESS).create(workspace, "thing", values, actor=actor)
     clock.now = NOW
     return {"top": top, "sub": sub, "lone": lone, **created}
 

@@ -282,8 +282,8 @@ def test_several_writes_in_one_unit_of_work(deal, records, workspace):
         assert w.update_many("company", None, {"size": 1}) == []
 
 
-def test_owner_is_the_actor_unless_given(company, records, workspace):
-    me, other = uuid.uuid4(), uuid.uuid4()
+def test_owner_is_the_actor_unless_given(company, records, workspace, user_factory):
+    me, other = user_factory(), uuid.uuid4()
     mine = records.create(workspace, "company", {"name": "A"}, actor=me)
     assert (mine["owner"], mine["created_by"]) == (me, me)
     theirs = records.create(workspace, "company", {"name": "B", "owner": str(other)}, actor=me)
@@ -604,7 +604,7 @@ def test_a_lookup_must_point_at_a_live_record_on_update(deal, records, workspace
 
 
 # -- events ----------------------------------------------------------------------------------------
-def test_events_carry_the_record_as_json(object_factory, records, workspace, engine):
+def test_events_carry_the_record_as_json(object_factory, records, workspace, engine, user_factory):
     object_factory(
         "order",
         [
@@ -612,7 +612,7 @@ def test_events_carry_the_record_as_json(object_factory, records, workspace, eng
             {"api_name": "placed_on", "type": "date"},
         ],
     )
-    me = uuid.uuid4()
+    me = user_factory()
     made = records.create(workspace, "order", {"total": "12.5", "placed_on": "2026-11-23"}, actor=me)
     records.update(workspace, "order", made["id"], {"total": "13"}, actor=me)
     records.delete(workspace, "order", made["id"])
@@ -760,9 +760,9 @@ def linked(object_factory):
     return make
 
 
-def test_destroy_records_an_event_for_every_record_it_reaches(linked, records, workspace, engine):
+def test_destroy_records_an_event_for_every_record_it_reaches(linked, records, workspace, engine, user_factory):
     linked()
-    me = uuid.uuid4()
+    me = user_factory()
     acme = records.create(workspace, "company", {"name": "Acme"})
     deal = records.create(workspace, "deal", {"title": "D", "company": str(acme["id"])})
     note = records.create(workspace, "note", {"deal": str(deal["id"])})
