@@ -402,19 +402,35 @@ class MetadataStore:
             return ApplyResult(True, version, changes, summary, plan.data_loss, state=applied)
 
     def change_log(
-        self, workspace_slug: str, since_version: int = 0, limit: int = 100
+        self,
+        workspace_slug: str,
+        since_version: int = 0,
+        limit: int = 100,
+        *,
+        actor: str | None = None,
+        changed_after: dt.datetime | None = None,
+        changed_before: dt.datetime | None = None,
     ) -> list[ChangeLogEntry]:
+        """Applied changes, newest first: after ``since_version``, by ``actor`` (as the log
+        writes it: ``ada@example.com``, ``key:<name>``, ``cli``), made at or after
+        ``changed_after`` and before ``changed_before`` (a naive datetime is taken as UTC)."""
+
+        def aware(moment: dt.datetime) -> dt.datetime:
+            return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
         with self.engine.connect() as conn:
             workspace = get_workspace(conn, workspace_slug)
-            rows = conn.execute(
-                sa.select(metadata_changes)
-                .where(
-                    metadata_changes.c.workspace_id == workspace.id,
-                    metadata_changes.c.version > since_version,
-                )
-                .order_by(metadata_changes.c.version.desc())
-                .limit(limit)
-            ).mappings()
+            query = sa.select(metadata_changes).where(
+                metadata_changes.c.workspace_id == workspace.id,
+                metadata_changes.c.version > since_version,
+            )
+            if actor is not None:
+                query = query.where(metadata_changes.c.actor == actor)
+            if changed_after is not None:
+                query = query.where(metadata_changes.c.created_at >= aware(changed_after))
+            if changed_before is not None:
+                query = query.where(metadata_changes.c.created_at < aware(changed_before))
+            rows = conn.execute(query.order_by(metadata_changes.c.version.desc()).limit(limit)).mappings()
             return [
                 ChangeLogEntry(
                     r["version"], r["actor"], r["created_at"], r["summary"], r["changes"], r["plan"]

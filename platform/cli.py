@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import click
 import sqlalchemy as sa
+import yaml
 from graphql import print_schema
 
 from tessera.metadata.document import (
@@ -25,6 +26,8 @@ from tessera.platform import migrate as migrations
 from tessera.platform.database import create_engine
 from tessera.platform.errors import TesseraError
 from tessera.platform.identity import IdentityService
+from tessera.platform.permissions import Role
+from tessera.platform.roles import RoleStore, load_role_document, role_schema
 from tessera.platform.settings import Settings
 from tessera.platform.workspaces import WorkspaceService
 from tessera.schema.record_api import SchemaCache
@@ -224,10 +227,15 @@ def user() -> None:
     """People who sign in to a workspace."""
 
 
+def in_team(team: str | None) -> str:
+    return f", team {team}" if team else ""
+
+
 @user.command("create")
 @click.argument("email")
 @click.option("--name", default="", help="Display name (default: the address's local part).")
-@click.option("--role", default="member", show_default=True, help="admin, member or viewer.")
+@click.option("--role", default="member", show_default=True, help="admin, member, viewer or a custom role.")
+@click.option("--team", default=None, help="The team whose records 'team' access reaches.")
 @click.option(
     "--password", prompt=True, hide_input=True, confirmation_prompt=True, help="At least 12 characters."
 )
@@ -235,13 +243,28 @@ def user() -> None:
 @pass_services
 @reports_errors
 def user_create(
-    services: Services, email: str, name: str, role: str, password: str, workspace: str | None
+    services: Services,
+    email: str,
+    name: str,
+    role: str,
+    team: str | None,
+    password: str,
+    workspace: str | None,
 ) -> None:
     """Create a user of the workspace who signs in with EMAIL."""
-    made = services.identity.create_user(
-        workspace or services.settings.default_workspace, email, password, name=name, role=role
-    )
-    click.echo(f"created {made.email} ({made.role})")
+    slug = workspace or services.settings.default_workspace
+    if team is not None:
+        team = check_team(team)
+    made = services.identity.create_user(slug, email, password, name=name, role=role, team=team)
+    click.echo(f"created {made.email} ({made.role}{in_team(made.team)})")
+
+
+def check_team(team: str) -> str:
+    """The team name as ``IdentityService.set_team`` keeps it (checked before the user is
+    created)."""
+    if not 0 < len(team.strip()) <= 100:
+        raise TesseraError.single("INVALID_TEAM", "A team name has 1 to 100 characters.", ("team",))
+    return team.strip()
 
 
 @user.command("list")
@@ -249,10 +272,37 @@ def user_create(
 @pass_services
 @reports_errors
 def user_list(services: Services, workspace: str | None) -> None:
-    """The workspace's users."""
+    """The workspace's users: email, name, role, active or disabled, team."""
     for u in services.identity.users(workspace or services.settings.default_workspace):
         state = "active" if u.active else "disabled"
-        click.echo(f"{u.email}\t{u.name}\t{u.role}\t{state}")
+        click.echo(f"{u.email}\t{u.name}\t{u.role}\t{state}\t{u.team or '-'}")
+
+
+@user.command("role")
+@click.argument("email")
+@click.argument("role")
+@WORKSPACE_OPTION
+@pass_services
+@reports_errors
+def user_role(services: Services, email: str, role: str, workspace: str | None) -> None:
+    """Give EMAIL the role ROLE (from their next request)."""
+    changed = services.identity.set_role(workspace or services.settings.default_workspace, email, role)
+    click.echo(f"{changed.email} now has role {changed.role}")
+
+
+@user.command("team")
+@click.argument("email")
+@click.argument("team", required=False)
+@WORKSPACE_OPTION
+@pass_services
+@reports_errors
+def user_team(services: Services, email: str, team: str | None, workspace: str | None) -> None:
+    """Put EMAIL in TEAM; without TEAM, in no team."""
+    changed = services.identity.set_team(workspace or services.settings.default_workspace, email, team)
+    if changed.team:
+        click.echo(f"{changed.email} is now in team {changed.team}")
+    else:
+        click.echo(f"{changed.email} is now in no team")
 
 
 @user.command("disable")
@@ -298,7 +348,7 @@ def apikey() -> None:
 
 @apikey.command("create")
 @click.argument("name")
-@click.option("--role", default="member", show_default=True, help="admin, member or viewer.")
+@click.option("--role", default="member", show_default=True, help="admin, member, viewer or a custom role.")
 @click.option("--expires", type=click.DateTime(), default=None, help="When it stops working (UTC).")
 @WORKSPACE_OPTION
 @pass_services
@@ -339,6 +389,71 @@ def apikey_revoke(services: Services, key_id: Any, workspace: str | None) -> Non
     """Stop key KEY_ID from working, at once."""
     services.identity.revoke_api_key(workspace or services.settings.default_workspace, key_id)
     click.echo(f"revoked {key_id}")
+
+
+@main.group("role")
+def role_group() -> None:
+    """Roles: what users and API keys may do (docs/security.md)."""
+
+
+def role_store(services: Services) -> RoleStore:
+    return RoleStore(services.engine)
+
+
+@role_group.command("apply")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@WORKSPACE_OPTION
+@pass_services
+@reports_errors
+def role_apply(services: Services, file: Path, workspace: str | None) -> None:
+    """Save the role document FILE (YAML or JSON): creates the role or replaces it."""
+    slug = workspace or services.settings.default_workspace
+    saved = role_store(services).save(slug, load_role_document(file.read_text()), actor="cli")
+    click.echo(f"saved role '{saved.name}':")
+    click.echo(dump_role(saved), nl=False)
+
+
+@role_group.command("list")
+@WORKSPACE_OPTION
+@pass_services
+@reports_errors
+def role_list(services: Services, workspace: str | None) -> None:
+    """Every role: name, built-in or custom, description."""
+    for r in role_store(services).roles(workspace or services.settings.default_workspace):
+        click.echo(f"{r.name}\t{'built-in' if r.builtin else 'custom'}\t{r.description}")
+
+
+@role_group.command("show")
+@click.argument("name")
+@WORKSPACE_OPTION
+@pass_services
+@reports_errors
+def role_show(services: Services, name: str, workspace: str | None) -> None:
+    """Print the document of role NAME as YAML."""
+    click.echo(
+        dump_role(role_store(services).role(workspace or services.settings.default_workspace, name)), nl=False
+    )
+
+
+@role_group.command("delete")
+@click.argument("name")
+@WORKSPACE_OPTION
+@pass_services
+@reports_errors
+def role_delete(services: Services, name: str, workspace: str | None) -> None:
+    """Delete the custom role NAME (nobody may hold it)."""
+    role_store(services).delete(workspace or services.settings.default_workspace, name)
+    click.echo(f"deleted role '{name}'")
+
+
+@role_group.command("schema")
+def role_schema_command() -> None:
+    """Print the JSON Schema of role documents."""
+    click.echo(json.dumps(role_schema(), indent=2, ensure_ascii=False))
+
+
+def dump_role(saved: Role) -> str:
+    return str(yaml.safe_dump(saved.as_document(), sort_keys=False, allow_unicode=True, width=1000))
 
 
 @main.group()

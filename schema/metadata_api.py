@@ -4,12 +4,14 @@ configured default workspace)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Annotated, Any, TypeVar
 
 import strawberry
+from graphql import GraphQLError
 from starlette.concurrency import run_in_threadpool
 from strawberry.scalars import JSON
 from strawberry.types import Info
@@ -19,10 +21,11 @@ from tessera.metadata.changes import Edit
 from tessera.metadata.model import MetadataState
 from tessera.metadata.store import MetadataStore
 from tessera.platform.audit import record_history_of
-from tessera.platform.errors import TesseraError
+from tessera.platform.errors import PathPart, TesseraError
 from tessera.platform.permissions import SYSTEM_ACCESS, Access, visible_state
+from tessera.platform.roles import RoleStore
 from tessera.platform.workspaces import WorkspaceService
-from tessera.schema.errors import MaskUnexpectedErrors, QuietSchema, to_graphql_error
+from tessera.schema.errors import MaskUnexpectedErrors, QuietSchema, error_payload, to_graphql_error
 from tessera.schema.introspection import IntrospectionByRole
 from tessera.schema.metadata_types import (
     CreateFieldInput,
@@ -36,6 +39,7 @@ from tessera.schema.metadata_types import (
     RecordHistoryEntryType,
     RecordHistoryFilter,
     ReorderFieldsInput,
+    RoleType,
     UpdateFieldInput,
     UpdateObjectInput,
     WorkflowRunFilter,
@@ -75,6 +79,20 @@ async def call(function: Callable[[], T]) -> T:
         return await run_in_threadpool(function)
     except TesseraError as exc:
         raise to_graphql_error(exc) from exc
+
+
+async def call_with_document(argument: str, function: Callable[[], T]) -> T:
+    """Like :func:`call`, for work on a JSON document given as ``argument``: the paths of
+    its errors start at the argument and keep the document's keys as written (api names)."""
+
+    def inside(path: Sequence[PathPart]) -> list[PathPart]:
+        return [argument, *path]
+
+    try:
+        return await run_in_threadpool(function)
+    except TesseraError as exc:
+        payload = error_payload(exc, inside)
+        raise GraphQLError(payload["message"], extensions=payload["extensions"]) from exc
 
 
 def context(info: Info[MetadataContext, Any]) -> MetadataContext:
@@ -185,13 +203,40 @@ class Query:
         )
         return [RecordHistoryEntryType.of(e) for e in entries]
 
-    @strawberry.field(description="Applied changes, newest first.")
+    @strawberry.field(description="Applied changes, newest first; every given condition holds.")
     async def change_log(
-        self, info: Info[MetadataContext, Any], since_version: int = 0, limit: int = 100
+        self,
+        info: Info[MetadataContext, Any],
+        since_version: int = 0,
+        limit: int = 100,
+        actor: Annotated[
+            str | None,
+            strawberry.argument(description="who made them, as the log says: ada@example.com, key:<name>"),
+        ] = None,
+        changed_after: Annotated[
+            dt.datetime | None, strawberry.argument(description="made at or after this instant")
+        ] = None,
+        changed_before: Annotated[
+            dt.datetime | None, strawberry.argument(description="made before this instant")
+        ] = None,
     ) -> list[MetadataChange]:
         ctx = context(info)
-        entries = await call(lambda: ctx.store.change_log(ctx.workspace, since_version, min(limit, 1000)))
+        entries = await call(
+            lambda: ctx.store.change_log(
+                ctx.workspace,
+                since_version,
+                max(1, min(limit, 1000)),
+                actor=actor,
+                changed_after=changed_after,
+                changed_before=changed_before,
+            )
+        )
         return [MetadataChange.of(e) for e in entries]
+
+    @strawberry.field(description="Every role of the workspace: the built-in ones, then the custom ones.")
+    async def roles(self, info: Info[MetadataContext, Any]) -> list[RoleType]:
+        ctx = context(info)
+        return [RoleType.of(r) for r in await call(lambda: RoleStore(ctx.store.engine).roles(ctx.workspace))]
 
 
 async def apply(
@@ -408,7 +453,28 @@ class WorkflowMutation:
 
 
 @strawberry.type
-class FullMutation(Mutation, WorkflowMutation):
+class RoleMutation:
+    @strawberry.mutation(
+        description="Save a role document (platform/schemas/role.schema.json): creates the role, or "
+        "replaces the role of that name. Needs manage_users."
+    )
+    async def save_role(self, info: Info[MetadataContext, Any], definition: JSON) -> RoleType:
+        ctx = admin_context(info, "manage_users")
+        store = RoleStore(ctx.store.engine)
+        saved = await call_with_document(
+            "definition", lambda: store.save(ctx.workspace, definition, actor=ctx.actor)
+        )
+        return RoleType.of(saved)
+
+    @strawberry.mutation(description="Delete a custom role nobody holds any more. Needs manage_users.")
+    async def delete_role(self, info: Info[MetadataContext, Any], name: str) -> bool:
+        ctx = admin_context(info, "manage_users")
+        await call(lambda: RoleStore(ctx.store.engine).delete(ctx.workspace, name))
+        return True
+
+
+@strawberry.type
+class FullMutation(Mutation, WorkflowMutation, RoleMutation):
     pass
 
 

@@ -14,6 +14,7 @@ from tessera.metadata.model import FieldDef, MetadataState, ObjectDef
 from tessera.metadata.plan import DataLoss
 from tessera.metadata.store import ApplyResult, ChangeLogEntry
 from tessera.platform.audit import HistoryEntry, HistoryFilter
+from tessera.platform.permissions import Role
 from tessera.platform.workspaces import Workspace
 from tessera.workflows.store import RunFilter, WorkflowRun, WorkflowVersion
 
@@ -264,6 +265,28 @@ class MetadataChange:
             summary=entry.summary,
             changes=JSON(entry.changes),
             plan=JSON(entry.plan),
+        )
+
+
+@strawberry.type(name="Role", description="A role: what the users and API keys holding it may do.")
+class RoleType:
+    name: str
+    description: str
+    built_in: bool = strawberry.field(
+        description="admin, member and viewer are built in: they stay as they are."
+    )
+    document: JSON = strawberry.field(
+        description="The role document (platform/schemas/role.schema.json): capabilities, grants by "
+        "object (operations, access: own | team | all, fields: none | read | edit), other_objects."
+    )
+
+    @classmethod
+    def of(cls, role: Role) -> RoleType:
+        return cls(
+            name=role.name,
+            description=role.description,
+            built_in=role.builtin,
+            document=JSON(role.as_document()),
         )
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner, Result
 
 from tessera.platform.cli import main
@@ -35,15 +36,14 @@ def tessera(database_url: str, workspace: str) -> Tessera:
     """Runs the CLI against the test database, with the test workspace as default."""
     runner = CliRunner()
 
+    env = {"TESSERA_DATABASE_URL": database_url, "TESSERA_DEFAULT_WORKSPACE": workspace}
+
     def run(*args: str, expect: int = 0) -> Result:
-        result = runner.invoke(
-            main,
-            list(args),
-            env={"TESSERA_DATABASE_URL": database_url, "TESSERA_DEFAULT_WORKSPACE": workspace},
-        )
+        result = runner.invoke(main, list(args), env=env)
         assert result.exit_code == expect, result.output
         return result
 
+    run.env = env  # type: ignore[attr-defined]
     return run
 
 
@@ -167,3 +167,127 @@ def test_schema_print_shows_the_record_api(tessera, model_file):
 
 def test_schema_print_of_an_unknown_workspace(tessera):
     assert "error [UNKNOWN_WORKSPACE]" in tessera("schema", "print", "-w", "nowhere", expect=1).output
+
+
+SALES_ROLE = """
+name: sales
+description: Sales reps work their team's deals
+objects:
+  deal:
+    operations: [read, create, update]
+    access: team
+    fields: {stage: read, title: edit}
+other_objects: {operations: [read]}
+"""
+PASSWORD_INPUT = "a long password\n" * 2
+
+
+@pytest.fixture
+def role_file(tessera: Tessera, model_file: Path, tmp_path: Path) -> Path:
+    tessera("metadata", "apply", str(model_file))
+    path = tmp_path / "sales.yaml"
+    path.write_text(SALES_ROLE)
+    return path
+
+
+def test_role_apply_list_show_delete(tessera, role_file, tmp_path):
+    saved = tessera("role", "apply", str(role_file)).output
+    assert saved.startswith("saved role 'sales':\n")
+    assert "access: team" in saved and "stage: read" in saved
+    listed = tessera("role", "list").output.splitlines()
+    assert [line.split("\t")[:2] for line in listed] == [
+        ["admin", "built-in"],
+        ["member", "built-in"],
+        ["viewer", "built-in"],
+        ["sales", "custom"],
+    ]
+    assert listed[3] == "sales\tcustom\tSales reps work their team's deals"
+    shown = yaml.safe_load(tessera("role", "show", "sales").output)
+    assert shown["objects"]["deal"] == {
+        "operations": ["read", "create", "update"],
+        "access": "team",
+        "fields": {"stage": "read", "title": "edit"},
+    }
+    assert yaml.safe_load(tessera("role", "show", "viewer").output)["other_objects"] == {
+        "operations": ["read"],
+        "access": "all",
+    }
+    # a JSON document works too, and replaces the role of its name
+    as_json = tmp_path / "sales.json"
+    as_json.write_text(json.dumps({"name": "sales", "description": "Reps", "objects": {"deal": {}}}))
+    tessera("role", "apply", str(as_json))
+    assert "sales\tcustom\tReps" in tessera("role", "list").output
+    assert tessera("role", "delete", "sales").output == "deleted role 'sales'\n"
+    assert "sales" not in tessera("role", "list").output
+
+
+def test_role_errors_print_code_and_path(tessera, role_file, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: sales\nobjects:\n  deal: {access: mine}\n  ghost: {}\n")
+    out = tessera("role", "apply", str(bad), expect=1).output
+    assert "error [INVALID_ROLE] at objects.deal.access:" in out
+    bad.write_text("name: sales\nobjects:\n  deal: {fields: {margin: none}}\n  ghost: {}\n")
+    out = tessera("role", "apply", str(bad), expect=1).output
+    assert "error [UNKNOWN_FIELD] at objects.deal.fields.margin:" in out
+    assert "error [UNKNOWN_OBJECT] at objects.ghost:" in out
+    bad.write_text("name: [\n")
+    assert "error [INVALID_DOCUMENT]" in tessera("role", "apply", str(bad), expect=1).output
+    bad.write_text("name: admin\n")
+    assert "error [ROLE_BUILT_IN] at name:" in tessera("role", "apply", str(bad), expect=1).output
+    assert "error [ROLE_BUILT_IN]" in tessera("role", "delete", "member", expect=1).output
+    assert "error [UNKNOWN_ROLE]" in tessera("role", "show", "ghost", expect=1).output
+    assert "error [UNKNOWN_ROLE]" in tessera("role", "delete", "ghost", expect=1).output
+    assert "sales" not in tessera("role", "list").output
+
+
+def test_role_schema_prints_the_json_schema(tessera):
+    schema = json.loads(tessera("role", "schema").output)
+    assert schema["title"] == "Tessera role"
+    assert schema["$id"] == "https://tessera.dev/schemas/role.schema.json"
+
+
+def test_users_get_roles_and_teams(tessera, role_file):
+    tessera("role", "apply", str(role_file))
+    made = CliRunner().invoke(
+        main,
+        ["user", "create", "ada@example.com", "--role", "sales", "--team", " east "],
+        input=PASSWORD_INPUT,
+        env=tessera.env,  # type: ignore[attr-defined]
+    )
+    assert made.exit_code == 0, made.output
+    assert "created ada@example.com (sales, team east)" in made.output
+    assert "ada@example.com\tada\tsales\tactive\teast" in tessera("user", "list").output
+
+    in_use = tessera("role", "delete", "sales", expect=1).output
+    assert "error [ROLE_IN_USE] at name:" in in_use and "ada@example.com" in in_use
+
+    assert (
+        tessera("user", "team", "ada@example.com", "west").output == "ada@example.com is now in team west\n"
+    )
+    assert tessera("user", "team", "ADA@example.com").output == "ada@example.com is now in no team\n"
+    assert "ada@example.com\tada\tsales\tactive\t-" in tessera("user", "list").output
+    assert "error [INVALID_TEAM] at team:" in tessera("user", "team", "ada@example.com", " ", expect=1).output
+
+    changed = tessera("user", "role", "ada@example.com", "viewer").output
+    assert changed == "ada@example.com now has role viewer\n"
+    assert "ada@example.com\tada\tviewer\tactive\t-" in tessera("user", "list").output
+    assert (
+        "error [UNKNOWN_ROLE] at role:" in tessera("user", "role", "ada@example.com", "boss", expect=1).output
+    )
+    assert "error [UNKNOWN_USER]" in tessera("user", "role", "bob@example.com", "viewer", expect=1).output
+    assert "error [UNKNOWN_USER]" in tessera("user", "team", "bob@example.com", "east", expect=1).output
+    assert tessera("role", "delete", "sales").output == "deleted role 'sales'\n"
+
+
+def test_user_create_refuses_an_unknown_role_or_a_blank_team(tessera):
+    runner = CliRunner()
+    env = tessera.env  # type: ignore[attr-defined]
+    unknown = runner.invoke(
+        main, ["user", "create", "ada@example.com", "--role", "boss"], input=PASSWORD_INPUT, env=env
+    )
+    assert unknown.exit_code == 1 and "error [UNKNOWN_ROLE] at role:" in unknown.output
+    blank = runner.invoke(
+        main, ["user", "create", "ada@example.com", "--team", "  "], input=PASSWORD_INPUT, env=env
+    )
+    assert blank.exit_code == 1 and "error [INVALID_TEAM] at team:" in blank.output
+    assert "ada@example.com" not in tessera("user", "list").output

@@ -179,3 +179,20 @@ def test_processes_starting_together_make_one_first_admin(identity: IdentityServ
     assert len(made) == 1
     assert len(identity.users(workspace)) == 1 and len(identity.api_keys(workspace)) == 1
     assert identity.api_key(made[0][1]) is not None
+
+
+def test_a_user_changes_role_and_team(identity: IdentityService, workspace: str):
+    identity.create_user(workspace, "ada@example.com", PASSWORD, team="east")
+    assert identity.set_role(workspace, "ada@example.com", "viewer").role == "viewer"
+    assert identity.set_team(workspace, "ada@example.com", " west ").team == "west"
+    assert identity.set_team(workspace, "ada@example.com", None).team is None
+    for change, code in (
+        (lambda: identity.set_role(workspace, "ada@example.com", "king"), "UNKNOWN_ROLE"),
+        (lambda: identity.set_team(workspace, "ada@example.com", " "), "INVALID_TEAM"),
+        (lambda: identity.set_role(workspace, "bob@example.com", "viewer"), "UNKNOWN_USER"),
+    ):
+        with pytest.raises(TesseraError) as caught:
+            change()
+        assert caught.value.code == code
+    (ada,) = identity.users(workspace)
+    assert (ada.role, ada.team) == ("viewer", None)

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from tessera.platform.errors import TesseraError
 from tessera.platform.identity import IdentityService
 from tessera.platform.records import RecordService
+from tessera.platform.roles import RoleStore
 from tessera.platform.tables import record_events
 from tessera.workflows.actions import Action, ActionCall, ActionFailed, ActionRegistry
 from tessera.workflows.definitions import load_workflow
@@ -466,6 +467,40 @@ def test_a_workflow_writes_as_its_run_as_user(
     (task_id,) = records.ids_matching(workspace, "task", {})
     assert last_event(engine, task_id)["actor"] == user
     assert records.get(workspace, "task", task_id)["created_by"] == user
+
+
+@pytest.mark.parametrize(
+    ("role", "step", "code"),
+    [
+        ("viewer", "{id: made, type: create_record, object: task, values: {title: x}}", "FORBIDDEN"),
+        (
+            "planner",
+            "{id: made, type: create_record, object: task, values: {title: x, hours: 3}}",
+            "FORBIDDEN",
+        ),
+        ("planner", "{id: found, type: find_records, object: deal, filter: {amount: {gt: 1}}}", "FORBIDDEN"),
+    ],
+)
+def test_a_workflow_has_no_more_rights_than_its_run_as_user(
+    active: Any, engine: Engine, records: RecordService, workspace: str, role: str, step: str, code: str
+):
+    RoleStore(engine).save(
+        workspace,
+        {
+            "name": "planner",
+            "objects": {
+                "task": {"operations": ["read", "create"], "fields": {"hours": "read"}},
+                "deal": {"operations": ["read"], "fields": {"amount": "none"}},
+            },
+        },
+    )
+    user = IdentityService(engine).create_user(workspace, "robot@example.com", "a long password", role=role)
+    active(on_created(f"  - {step}", f"settings: {{run_as: '{user.id}'}}"))
+    deal = records.create(workspace, "deal", {"title": "Acme", "amount": 5})
+    WorkflowEngine(engine).handle(last_event(engine, deal["id"]))
+    (run,) = runs(engine, deal["id"])
+    assert run["status"] == "failed" and run["steps"][0]["error"]["code"] == code
+    assert records.ids_matching(workspace, "task", {}) == []
 
 
 def test_run_as_must_be_an_active_user_of_the_workspace(active: Any, engine: Engine, workspace: str):
