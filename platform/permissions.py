@@ -13,6 +13,7 @@ A role is data (a JSON/YAML document validated by ``role.schema.json``)::
         fields: {margin: none, amount: read}    # none | read | edit (the default)
     other_objects:                # objects not listed above (none when absent)
       operations: [read]
+    query_limits: {max_cost: 20000}   # tighter (or looser) GraphQL limits for this role
 
 Three roles are built in (``admin``, ``member``, ``viewer``); a workspace adds its own.
 The record service (writes) and the read planner (reads) enforce them through an
@@ -79,6 +80,8 @@ class Role:
     objects: Mapping[str, ObjectGrant] = field(default_factory=dict)
     #: the grant of every object not in ``objects`` (none by default)
     other_objects: ObjectGrant = NOTHING
+    #: the record API's limits (max_depth, max_aliases, max_cost) this role has instead of the defaults
+    query_limits: Mapping[str, int] = field(default_factory=dict)
     builtin: bool = False
 
     def grant(self, object_name: str) -> ObjectGrant:
@@ -119,6 +122,8 @@ class Role:
         document["objects"] = {name: grant.as_document() for name, grant in sorted(self.objects.items())}
         if self.other_objects != NOTHING:
             document["other_objects"] = self.other_objects.as_document()
+        if self.query_limits:
+            document["query_limits"] = dict(sorted(self.query_limits.items()))
         return document
 
 
@@ -136,6 +141,7 @@ def role_from_document(document: Mapping[str, Any], *, builtin: bool = False) ->
         capabilities=frozenset(document.get("capabilities", ())),
         objects={name: grant(doc) for name, doc in (document.get("objects") or {}).items()},
         other_objects=grant(document["other_objects"]) if document.get("other_objects") else NOTHING,
+        query_limits=dict(document.get("query_limits") or {}),
         builtin=builtin,
     )
 

@@ -90,6 +90,15 @@ def role_schema() -> dict[str, Any]:
                 "$ref": "#/$defs/grant",
                 "description": "The grant of every object not listed (none when absent).",
             },
+            "query_limits": {
+                "type": "object",
+                "additionalProperties": False,
+                "description": "The record API's limits for this role instead of the server's.",
+                "properties": {
+                    name: {"type": "integer", "minimum": 1}
+                    for name in ("max_depth", "max_aliases", "max_cost")
+                },
+            },
         },
         "$defs": {"grant": grant},
     }

@@ -22,7 +22,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -487,13 +487,16 @@ class RecordAPI:
             refused = validate(api.schema, document, [NoIntrospection])
             if refused:
                 return {"errors": [e.formatted for e in refused]}
+        limits = self.limits
+        if caller.access.role.query_limits:
+            limits = replace(limits, **caller.access.role.query_limits)
         try:
             check_limits(
                 api.schema,
                 document,
                 request.operation_name,
                 request.variables or {},
-                self.limits,
+                limits,
                 self.read_settings,
             )
         except TesseraError as exc:

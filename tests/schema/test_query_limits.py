@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
+from tessera.platform.permissions import Access
+from tessera.platform.roles import RoleStore
 from tessera.schema.query_limits import QueryLimits
-from tessera.schema.record_api import GraphQLRequest, RecordAPI
+from tessera.schema.record_api import Caller, GraphQLRequest, RecordAPI
 
 pytestmark = pytest.mark.usefixtures("crm")
 
@@ -79,3 +81,16 @@ def test_documents_are_parsed_and_validated_once(
     for _ in range(3):
         assert "errors" not in api.run(workspace, GraphQLRequest("{ deals { totalCount } }"))
     assert calls == ["parse"]
+
+
+def test_a_role_may_have_its_own_limits(engine: Engine, workspace: str):
+    role = RoleStore(engine).save(
+        workspace,
+        {"name": "app", "other_objects": {"operations": ["read"]}, "query_limits": {"max_cost": 50}},
+    )
+    api = RecordAPI(engine, limits=QueryLimits(max_cost=1000))
+    query = "{ companies(first: 10) { edges { node { deals(first: 10) { totalCount } } } } }"
+    assert "errors" not in api.run(workspace, GraphQLRequest(query))
+    answer = api.run(workspace, GraphQLRequest(query), Caller(access=Access(role)))
+    assert code(answer) == "QUERY_TOO_COSTLY"
+    assert answer["errors"][0]["extensions"]["problems"][0]["details"] == {"cost": 110, "limit": 50}
