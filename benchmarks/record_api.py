@@ -6,6 +6,8 @@ starts ``tessera serve`` in another process, then measures, on SQLite and on Pos
 (when reachable):
 
 - a list of 10,000 people with their company (20 fields + 3 of the company);
+- the same list for an API key whose role reaches only its own people (every person is
+  given to it, so both lists return the same rows: the difference is the permission's cost);
 - one person by id with its company;
 - rebuilding the GraphQL schema of a 200-object x 30-field model.
 
@@ -37,7 +39,9 @@ from _databases import fresh_database
 
 from tessera.metadata.document import document_state
 from tessera.platform.database import create_engine
+from tessera.platform.identity import IdentityService
 from tessera.platform.records import RecordService
+from tessera.platform.roles import RoleStore
 from tessera.schema.record_api import build_record_schema
 
 BENCH_DATABASE = "tessera_bench_records"
@@ -265,6 +269,7 @@ def measure(name: str, url: str, args: argparse.Namespace, data_dir: str) -> lis
                 raw_list_sql(engine.dialect.name, table),
                 raw_one_sql(engine.dialect.name, table),
             )
+            rep_headers = own_records_key(engine, table("person"))
             target = person_ids[len(person_ids) // 2]
             id_param: Any = target.replace("-", "") if namespace_sqlite else target
             rows.append(
@@ -274,6 +279,22 @@ def measure(name: str, url: str, args: argparse.Namespace, data_dir: str) -> lis
                     median_time(lambda: raw(list_sql, n=args.list_size), args.repeat),
                 )
             )
+            with httpx.Client(timeout=120, headers=rep_headers) as rep_client:
+
+                def post_as_rep() -> Any:
+                    answer = rep_client.post(
+                        f"{base}/graphql", json={"query": LIST_QUERY, "variables": {"n": args.list_size}}
+                    ).json()
+                    assert len(answer["data"]["people"]["edges"]) == args.list_size, answer
+                    return answer
+
+                rows.append(
+                    (
+                        f"list {args.list_size} own people",
+                        median_time(post_as_rep, args.repeat),
+                        median_time(lambda: raw(list_sql, n=args.list_size), args.repeat),
+                    )
+                )
             rows.append(
                 (
                     "one person by id + company",
@@ -286,6 +307,24 @@ def measure(name: str, url: str, args: argparse.Namespace, data_dir: str) -> lis
         process.wait(timeout=10)
     engine.dispose()
     return rows
+
+
+def own_records_key(engine: sa.Engine, person_table: str) -> dict[str, str]:
+    """Headers of an API key whose role reads only its own people (and every company);
+    every person is given to it."""
+    RoleStore(engine).save(
+        WORKSPACE,
+        {
+            "name": "rep",
+            "objects": {"person": {"operations": ["read"], "access": "own"}},
+            "other_objects": {"operations": ["read"]},
+        },
+    )
+    secret, key = IdentityService(engine).create_api_key(WORKSPACE, "rep", role="rep")
+    owner = key.id.hex if engine.dialect.name == "sqlite" else str(key.id)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"UPDATE {person_table} SET owner = :owner"), {"owner": owner})
+    return {"Authorization": f"Bearer {secret}"}
 
 
 def schema_rebuild(objects: int, fields: int, repeat: int) -> float:

@@ -14,6 +14,7 @@ from tessera.metadata.model import MetadataState
 from tessera.platform.errors import TesseraError
 from tessera.platform.identity import IdentityService
 from tessera.platform.permissions import BUILTIN_ROLES, NOBODY, Access, filter_problems, visible_state
+from tessera.platform.records import RecordService
 from tessera.platform.roles import RoleStore, access_of, load_role_document
 from tessera.platform.workspaces import get_workspace
 
@@ -178,3 +179,18 @@ def test_a_role_sees_the_objects_and_fields_it_may_read(
         {"or": [{"name": {"eq": "x"}}, {"margin": {"gt": 1}}]},
     )
     assert [(p.code, p.path) for p in problems] == [("FORBIDDEN", ("filter", "or", 1, "margin"))]
+
+
+def test_writes_in_the_name_of_an_api_key_have_its_role(
+    model: None, engine: Engine, workspace: str, records: RecordService
+):
+    """How connectors write: as their integration's API key."""
+    identity = IdentityService(engine)
+    _, viewer = identity.create_api_key(workspace, "reporting", role="viewer")
+    _, member = identity.create_api_key(workspace, "erp", role="member")
+    with pytest.raises(TesseraError) as caught:
+        records.create(workspace, "company", {"name": "Acme"}, actor=viewer.id)
+    assert caught.value.code == "FORBIDDEN"
+    made = records.create(workspace, "company", {"name": "Acme"}, actor=member.id)
+    assert (made["owner"], made["created_by"]) == (member.id, member.id)
+    assert records.ids_matching(workspace, "company", {}) == [made["id"]]
