@@ -195,6 +195,7 @@ class Planner:
                     if ix.name
                 )
             ops.create_table(name, *columns, schema=schema)
+            indexes.append((self.ns.owner_index_name(obj), "owner", False))
             for index_name, column, unique in indexes:
                 ops.create_index(index_name, name, [column], unique=unique, schema=schema)
 

@@ -43,6 +43,11 @@ class Namespace:
             return f"{kind}_{self.workspace_slug}_{field_id.hex}"
         return f"{kind}_{field_id.hex}"
 
+    def owner_index_name(self, obj: ObjectDef) -> str:
+        """The index of a table's ``owner``: roles that reach only their own (or their
+        team's) records read through it."""
+        return self.constraint_name("ix_owner", obj.id)
+
     def qualified_table_name(self, object_api_name: str) -> str:
         name = self.table_name(object_api_name)
         return f"{self.schema}.{name}" if self.schema else name
@@ -99,7 +104,8 @@ def build_table(obj: ObjectDef, ctx: ColumnContext, metadata: sa.MetaData | None
     """The SQLAlchemy table of an object's records."""
     metadata = metadata if metadata is not None else sa.MetaData()
     columns: list[sa.Column[object]] = system_columns()
-    indexes: list[sa.Index] = []
+    owner = next(c for c in columns if c.name == "owner")
+    indexes: list[sa.Index] = [sa.Index(ctx.namespace.owner_index_name(obj), owner)]
     for fld in obj.fields:
         cols = field_columns(fld, ctx)
         columns.extend(cols)

@@ -1,4 +1,5 @@
-"""Permissions: custom roles, and users' teams.
+"""Permissions: custom roles, users' teams, and an index on the owner of every record
+table (roles that reach only their own or their team's records read through it).
 
 Revision ID: 0010
 Revises: 0009
@@ -7,9 +8,12 @@ Create Date: 2026-12-03
 
 from __future__ import annotations
 
+import uuid
+
 import sqlalchemy as sa
 from alembic import op
 
+from tessera.metadata.storage import Namespace
 from tessera.platform.column_types import JSONValue, UTCDateTime
 
 revision = "0010"
@@ -35,6 +39,16 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("users") as batch:
         batch.add_column(sa.Column("team", sa.String(100), nullable=True))
+    bind = op.get_bind()
+    tables = bind.execute(
+        sa.text("SELECT w.slug, o.id, o.api_name FROM objects o JOIN workspaces w ON w.id = o.workspace_id")
+    ).all()
+    for slug, object_id, api_name in tables:
+        namespace = Namespace(slug, bind.dialect.name)
+        index = namespace.constraint_name("ix_owner", uuid.UUID(str(object_id)))
+        op.create_index(
+            index, namespace.table_name(api_name), ["owner"], schema=namespace.schema, if_not_exists=True
+        )
 
 
 def downgrade() -> None:
