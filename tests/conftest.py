@@ -166,7 +166,9 @@ def user_factory(engine: Engine, workspace: str) -> Callable[..., uuid.UUID]:
 
     def make(role: str = "member", team: str | None = None) -> uuid.UUID:
         email = f"user{next(made)}@example.com"
-        return IdentityService(engine).create_user(workspace, email, "a long password", role=role, team=team).id
+        return (
+            IdentityService(engine).create_user(workspace, email, "a long password", role=role, team=team).id
+        )
 
     return make
 

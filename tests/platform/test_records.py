@@ -760,7 +760,9 @@ def linked(object_factory):
     return make
 
 
-def test_destroy_records_an_event_for_every_record_it_reaches(linked, records, workspace, engine, user_factory):
+def test_destroy_records_an_event_for_every_record_it_reaches(
+    linked, records, workspace, engine, user_factory
+):
     linked()
     me = user_factory()
     acme = records.create(workspace, "company", {"name": "Acme"})
