@@ -5,6 +5,9 @@
   the transaction of the change (:meth:`RecordWriter.record_history`).
 - **Metadata changes**: the change log of the metadata store (who, when, each change with
   what it was before and after, the SQL that ran).
+- **Admin events**: roles saved and deleted, users created and changed, API keys created
+  and revoked — who, when, the subject, and what it was before and after
+  (:func:`record_admin_event`, written in the transaction of the change).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from tessera.metadata.store import committed_tables
 from tessera.platform.permissions import SYSTEM_ACCESS, Access, visible_state
-from tessera.platform.tables import record_history
+from tessera.platform.tables import audit_events, record_history
 from tessera.platform.workspaces import Workspace, get_workspace
 
 
@@ -107,3 +110,72 @@ def visible_history(conn: Connection, workspace: Workspace, access: Access) -> s
             condition = sa.and_(condition, table.c.record_id.in_(sa.select(records.c.id).where(*reach)))
         allowed.append(condition)
     return sa.or_(sa.false(), *allowed)
+
+
+@dataclass(frozen=True)
+class AdminEvent:
+    kind: str
+    subject: str
+    actor: str
+    at: dt.datetime
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True)
+class AdminEventFilter:
+    """Which admin events to list; every given condition holds."""
+
+    kind: str | None = None
+    subject: str | None = None
+    actor: str | None = None
+    after: dt.datetime | None = None
+    before: dt.datetime | None = None
+
+
+def record_admin_event(
+    conn: Connection,
+    workspace_id: uuid.UUID,
+    kind: str,
+    subject: str,
+    actor: str,
+    *,
+    before: Any = None,
+    after: Any = None,
+) -> None:
+    conn.execute(
+        sa.insert(audit_events).values(
+            id=uuid.uuid4(),
+            workspace_id=workspace_id,
+            kind=kind,
+            subject=subject,
+            actor=actor,
+            at=dt.datetime.now(dt.UTC),
+            before=before,
+            after=after,
+        )
+    )
+
+
+def admin_events(
+    engine: Engine, workspace: str, where: AdminEventFilter | None = None, *, limit: int = 100
+) -> list[AdminEvent]:
+    """The workspace's admin events, newest first."""
+    where = where or AdminEventFilter()
+    table = audit_events
+    with engine.connect() as conn:
+        ws = get_workspace(conn, workspace)
+        query = sa.select(table).where(table.c.workspace_id == ws.id)
+        for column, value in (
+            (table.c.kind, where.kind),
+            (table.c.subject, where.subject),
+            (table.c.actor, where.actor),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        if where.after is not None:
+            query = query.where(table.c.at >= where.after)
+        if where.before is not None:
+            query = query.where(table.c.at < where.before)
+        rows = conn.execute(query.order_by(table.c.at.desc(), table.c.id).limit(limit))
+        return [AdminEvent(r.kind, r.subject, r.actor, r.at, r.before, r.after) for r in rows]

@@ -24,6 +24,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.engine import Connection, Engine
 
+from tessera.platform.audit import record_admin_event
 from tessera.platform.database import write_transaction
 from tessera.platform.errors import NotFound, TesseraError
 from tessera.platform.permissions import Access, Role
@@ -113,6 +114,7 @@ class IdentityService:
         name: str = "",
         role: str = "member",
         team: str | None = None,
+        actor: str = "system",
     ) -> User:
         """A user of ``workspace``; the password is kept only as an argon2 hash."""
         try:
@@ -135,6 +137,9 @@ class IdentityService:
                     raise taken
                 user_id = self._insert_user(
                     conn, ws.id, email, password, name or email.split("@")[0], role, team or None
+                )
+                record_admin_event(
+                    conn, ws.id, "user_created", email, actor, after={"role": role, "team": team or None}
                 )
         except sa.exc.IntegrityError:  # the same address, created by someone else meanwhile
             raise taken from None
@@ -181,45 +186,53 @@ class IdentityService:
                 for r in rows
             ]
 
-    def set_active(self, workspace: str, email: str, active: bool) -> User:
+    def set_active(self, workspace: str, email: str, active: bool, *, actor: str = "system") -> User:
         """Disable a user (their sessions stop working at once) or enable them again."""
         with write_transaction(self.engine) as conn:
             ws = get_workspace(conn, workspace)
             row = self._user_row(conn, ws.id, email)
-            conn.execute(sa.update(users).where(users.c.id == row.id).values(active=active))
+            self._change_user(conn, ws.id, row, actor, active=active)
             if not active:
                 conn.execute(sa.delete(user_sessions).where(user_sessions.c.user_id == row.id))
         return self.user(workspace, row.id)
 
-    def set_role(self, workspace: str, email: str, role: str) -> User:
+    def set_role(self, workspace: str, email: str, role: str, *, actor: str = "system") -> User:
         """Give a user another role (it holds from their next request)."""
         with write_transaction(self.engine) as conn:
             ws = get_workspace(conn, workspace)
             require_role(conn, ws.id, role)
             row = self._user_row(conn, ws.id, email)
-            conn.execute(sa.update(users).where(users.c.id == row.id).values(role=role))
+            self._change_user(conn, ws.id, row, actor, role=role)
         return self.user(workspace, row.id)
 
-    def set_team(self, workspace: str, email: str, team: str | None) -> User:
+    def set_team(self, workspace: str, email: str, team: str | None, *, actor: str = "system") -> User:
         """Put a user in a team (``None``: in none)."""
         if team is not None and not 0 < len(team.strip()) <= 100:
             raise TesseraError.single("INVALID_TEAM", "A team name has 1 to 100 characters.", ("team",))
         with write_transaction(self.engine) as conn:
             ws = get_workspace(conn, workspace)
             row = self._user_row(conn, ws.id, email)
-            conn.execute(sa.update(users).where(users.c.id == row.id).values(team=team and team.strip()))
+            self._change_user(conn, ws.id, row, actor, team=team and team.strip())
         return self.user(workspace, row.id)
 
-    def set_password(self, workspace: str, email: str, password: str) -> None:
+    def set_password(self, workspace: str, email: str, password: str, *, actor: str = "system") -> None:
         """Give a user a new password; their sessions end."""
         check_password(password)
         with write_transaction(self.engine) as conn:
             ws = get_workspace(conn, workspace)
             row = self._user_row(conn, ws.id, email)
+            record_admin_event(conn, ws.id, "user_password_set", row.email, actor)
             conn.execute(
                 sa.update(users).where(users.c.id == row.id).values(password_hash=_hasher.hash(password))
             )
             conn.execute(sa.delete(user_sessions).where(user_sessions.c.user_id == row.id))
+
+    @staticmethod
+    def _change_user(conn: Connection, workspace_id: uuid.UUID, row: Any, actor: str, **values: Any) -> None:
+        """Change a user's columns, recording what they were and became."""
+        conn.execute(sa.update(users).where(users.c.id == row.id).values(**values))
+        before = {name: getattr(row, name) for name in values}
+        record_admin_event(conn, workspace_id, "user_changed", row.email, actor, before=before, after=values)
 
     @staticmethod
     def _user_row(conn: Any, workspace_id: uuid.UUID, email: str) -> Any:
@@ -318,6 +331,10 @@ class IdentityService:
                         return None
                 self._insert_user(conn, ws.id, email, password, "Admin", "admin")
                 self._insert_api_key(conn, ws.id, "first admin key", secret, "admin", None, "bootstrap")
+                record_admin_event(conn, ws.id, "user_created", email, "bootstrap", after={"role": "admin"})
+                record_admin_event(
+                    conn, ws.id, "api_key_created", "first admin key", "bootstrap", after={"role": "admin"}
+                )
         except sa.exc.IntegrityError:
             return None
         return password, secret
@@ -340,6 +357,10 @@ class IdentityService:
             ws = get_workspace(conn, workspace)
             require_role(conn, ws.id, role)
             key_id = self._insert_api_key(conn, ws.id, name, secret, role, expires_at, created_by)
+            expiry = expires_at and expires_at.isoformat()
+            record_admin_event(
+                conn, ws.id, "api_key_created", name, created_by, after={"role": role, "expires_at": expiry}
+            )
         return secret, next(k for k in self.api_keys(workspace) if k.id == key_id)
 
     def _insert_api_key(
@@ -389,18 +410,20 @@ class IdentityService:
                 for r in rows
             ]
 
-    def revoke_api_key(self, workspace: str, key_id: uuid.UUID) -> None:
+    def revoke_api_key(self, workspace: str, key_id: uuid.UUID, *, actor: str = "system") -> None:
         with write_transaction(self.engine) as conn:
             ws = get_workspace(conn, workspace)
-            revoked = conn.execute(
+            name = conn.execute(
                 sa.update(api_keys)
                 .where(
                     api_keys.c.id == key_id, api_keys.c.workspace_id == ws.id, api_keys.c.revoked_at.is_(None)
                 )
                 .values(revoked_at=self.clock())
-            )
-        if not revoked.rowcount:
-            raise NotFound.single("UNKNOWN_API_KEY", f"There is no active API key {key_id}.", ("id",))
+                .returning(api_keys.c.name)
+            ).scalar_one_or_none()
+            if name is None:
+                raise NotFound.single("UNKNOWN_API_KEY", f"There is no active API key {key_id}.", ("id",))
+            record_admin_event(conn, ws.id, "api_key_revoked", name, actor, before={"id": str(key_id)})
 
     def api_key(self, secret: str) -> Principal | None:
         """The principal of a bearer key, or ``None`` (unknown, revoked or expired)."""

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from tessera.metadata.model import MetadataState
 from tessera.metadata.store import committed_state
+from tessera.platform.audit import record_admin_event
 from tessera.platform.database import write_transaction
 from tessera.platform.errors import NotFound, Problem, TesseraError
 from tessera.platform.permissions import (
@@ -239,6 +240,7 @@ class RoleStore:
             if problems:
                 raise TesseraError(problems)
             role = role_from_document(document)
+            before = role_named(conn, ws.id, role.name)
             values = {
                 "document": role.as_document(),
                 "updated_at": dt.datetime.now(dt.UTC),
@@ -253,9 +255,18 @@ class RoleStore:
                 conn.execute(
                     sa.insert(roles).values(id=uuid.uuid4(), workspace_id=ws.id, name=role.name, **values)
                 )
+            record_admin_event(
+                conn,
+                ws.id,
+                "role_saved",
+                role.name,
+                actor,
+                before=before and before.as_document(),
+                after=role.as_document(),
+            )
             return role
 
-    def delete(self, workspace: str, name: str) -> None:
+    def delete(self, workspace: str, name: str, *, actor: str = "system") -> None:
         with write_transaction(self.engine) as conn:
             ws = get_workspace(conn, workspace)
             if name in BUILTIN_ROLES:
@@ -283,8 +294,8 @@ class RoleStore:
                     f"Role '{name}' is held by {', '.join(sorted(holders))}; give them another role first.",
                     ("name",),
                 )
-            deleted = conn.execute(
-                sa.delete(roles).where(roles.c.workspace_id == ws.id, roles.c.name == name)
-            )
-            if not deleted.rowcount:
+            before = role_named(conn, ws.id, name)
+            if before is None:
                 raise NotFound.single("UNKNOWN_ROLE", f"There is no custom role '{name}'.", ("name",))
+            conn.execute(sa.delete(roles).where(roles.c.workspace_id == ws.id, roles.c.name == name))
+            record_admin_event(conn, ws.id, "role_deleted", name, actor, before=before.as_document())

@@ -253,6 +253,24 @@ roles = sa.Table(
     sa.UniqueConstraint("workspace_id", "name"),
 )
 
+#: the admin's audit trail beyond the data model: roles, users, API keys (who, when, what
+#: it was before and after)
+audit_events = sa.Table(
+    "audit_events",
+    platform_metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("workspace_id", sa.Uuid, sa.ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    #: what happened: role_saved, role_deleted, user_created, user_changed, api_key_created, …
+    sa.Column("kind", sa.String(64), nullable=False),
+    #: what it happened to: a role's name, a user's email, an API key's name
+    sa.Column("subject", sa.String(320), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("before", JSONValue, nullable=True),
+    sa.Column("after", JSONValue, nullable=True),
+    sa.Index("ix_audit_events_workspace_id_at", "workspace_id", "at"),
+)
+
 #: keys for apps and integrations: the secret is shown once, only its SHA-256 is kept
 api_keys = sa.Table(
     "api_keys",

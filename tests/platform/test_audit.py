@@ -1,17 +1,22 @@
 """The audit trail: fields marked track_history keep every change of their value (who,
-when, old and new), written with the change itself and listed with filters."""
+when, old and new), written with the change itself and listed with filters; admin work
+(roles, users, API keys) is recorded with what it was before and after."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
-from tessera.platform.audit import HistoryFilter, record_history_of
+from tessera.platform.audit import AdminEventFilter, HistoryFilter, admin_events, record_history_of
 from tessera.platform.errors import TesseraError
+from tessera.platform.identity import IdentityService
 from tessera.platform.records import RecordService
+from tessera.platform.roles import RoleStore
 
 
 @pytest.fixture
@@ -115,3 +120,40 @@ def test_tracking_can_be_switched_on_later(
     records.update(workspace, "deal", made["id"], {"title": "Acme 2"})
     (entry,) = record_history_of(engine, workspace, HistoryFilter(field="title"))
     assert (entry.old_value, entry.new_value) == ("Acme", "Acme 2")
+
+
+def test_admin_work_is_in_the_audit_trail(engine: Engine, workspace: str, object_factory: Callable[..., Any]):
+    object_factory("deal", [{"api_name": "name", "type": "text"}])
+    identity, roles = IdentityService(engine), RoleStore(engine)
+    roles.save(workspace, {"name": "sales", "objects": {"deal": {"operations": ["read"]}}}, actor="ada")
+    roles.save(
+        workspace, {"name": "sales", "objects": {"deal": {"operations": ["read", "create"]}}}, actor="ada"
+    )
+    identity.create_user(workspace, "bob@example.com", "a long password", role="sales", actor="ada")
+    identity.set_role(workspace, "bob@example.com", "viewer", actor="ada")
+    identity.set_team(workspace, "bob@example.com", "east", actor="eve")
+    identity.set_active(workspace, "bob@example.com", False, actor="eve")
+    _, key = identity.create_api_key(workspace, "erp", role="member", created_by="eve")
+    identity.revoke_api_key(workspace, key.id, actor="eve")
+    roles.delete(workspace, "sales", actor="eve")
+    trail = [(e.kind, e.subject, e.actor) for e in reversed(admin_events(engine, workspace))]
+    assert trail == [
+        ("role_saved", "sales", "ada"),
+        ("role_saved", "sales", "ada"),
+        ("user_created", "bob@example.com", "ada"),
+        ("user_changed", "bob@example.com", "ada"),
+        ("user_changed", "bob@example.com", "eve"),
+        ("user_changed", "bob@example.com", "eve"),
+        ("api_key_created", "erp", "eve"),
+        ("api_key_revoked", "erp", "eve"),
+        ("role_deleted", "sales", "eve"),
+    ]
+    second_save = admin_events(engine, workspace, AdminEventFilter(kind="role_saved"))[0]
+    assert second_save.before["objects"]["deal"]["operations"] == ["read"]
+    assert second_save.after["objects"]["deal"]["operations"] == ["read", "create"]
+    (role_change,) = admin_events(engine, workspace, AdminEventFilter(actor="ada", kind="user_changed"))
+    assert (role_change.before, role_change.after) == ({"role": "sales"}, {"role": "viewer"})
+    assert len(admin_events(engine, workspace, AdminEventFilter(subject="erp"))) == 2
+    assert (
+        admin_events(engine, workspace, AdminEventFilter(after=role_change.at + dt.timedelta(hours=1))) == []
+    )

@@ -1,5 +1,6 @@
-"""Permissions: custom roles, users' teams, and an index on the owner of every record
-table (roles that reach only their own or their team's records read through it).
+"""Permissions: custom roles, users' teams, the audit trail of admin work, and an index
+on the owner of every record table (roles that reach only their own or their team's
+records read through it).
 
 Revision ID: 0010
 Revises: 0009
@@ -37,6 +38,25 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_roles"),
         sa.UniqueConstraint("workspace_id", "name", name="uq_roles_workspace_id_name"),
     )
+    op.create_table(
+        "audit_events",
+        sa.Column("id", sa.Uuid, nullable=False),
+        sa.Column("workspace_id", sa.Uuid, nullable=False),
+        sa.Column("kind", sa.String(64), nullable=False),
+        sa.Column("subject", sa.String(320), nullable=False),
+        sa.Column("actor", sa.String(200), nullable=False),
+        sa.Column("at", UTCDateTime, nullable=False),
+        sa.Column("before", JSONValue, nullable=True),
+        sa.Column("after", JSONValue, nullable=True),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            ondelete="CASCADE",
+            name="fk_audit_events_workspace_id_workspaces",
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_audit_events"),
+    )
+    op.create_index("ix_audit_events_workspace_id_at", "audit_events", ["workspace_id", "at"])
     with op.batch_alter_table("users") as batch:
         batch.add_column(sa.Column("team", sa.String(100), nullable=True))
     bind = op.get_bind()
@@ -52,6 +72,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("audit_events")
     with op.batch_alter_table("users") as batch:
         batch.drop_column("team")
     op.drop_table("roles")
