@@ -116,6 +116,10 @@ _STATES_LOCK = threading.Lock()
 STATE_CACHE_SIZE = 128
 
 
+#: work done in the transaction of a metadata change, on the model it made
+AfterApply = Callable[[Connection, Workspace, MetadataState], None]
+
+
 def committed_state(conn: Connection, workspace: Workspace) -> MetadataState:
     """The data model at ``workspace.metadata_version``, read once per process: a version
     never changes once committed (every change bumps it), so the record service and the
@@ -308,11 +312,16 @@ class MetadataStore:
         confirm_data_loss: bool = False,
         expected_version: int | None = None,
         focus: Mapping[EntityKey, Path] | None = None,
+        then: AfterApply | None = None,
     ) -> ApplyResult:
         """Change a workspace's data model to ``build(current state)``.
 
         Raises :class:`TesseraError` (nothing changed) for an invalid or unsafe change,
         for data loss not confirmed, or when ``expected_version`` is not current.
+
+        ``then(conn, workspace, state)`` runs in the same transaction once the model is
+        ``state`` (also when it did not change; not on a dry run): what it writes commits
+        with the change, and its error undoes all of it (packages install this way).
         """
         if focus is None:
             # An Edit fills its focus while it builds: the same dict is read afterwards.
@@ -326,6 +335,7 @@ class MetadataStore:
                 confirm_data_loss=confirm_data_loss,
                 expected_version=expected_version,
                 focus=focus,
+                then=then,
             )
         except _RolledBack as rolled_back:
             return rolled_back.result
@@ -344,6 +354,7 @@ class MetadataStore:
         confirm_data_loss: bool,
         expected_version: int | None,
         focus: Mapping[EntityKey, Path] | None,
+        then: AfterApply | None = None,
     ) -> ApplyResult:
         with schema_change_transaction(self.engine) as conn:
             workspace = get_workspace(conn, workspace_slug, for_update=True)
@@ -359,6 +370,8 @@ class MetadataStore:
             check_state(after, focus, previous=before)
             changes = diff_states(before, after)
             if not changes:
+                if then is not None and not dry_run:
+                    then(conn, workspace, before)
                 return ApplyResult(False, workspace.metadata_version, [], [], state=before)
             namespace = workspace.namespace(conn.dialect.name)
             plan = plan_changes(
@@ -398,7 +411,10 @@ class MetadataStore:
                     plan=summary,
                 )
             )
-            applied = load_state(conn, replace(workspace, metadata_version=version))
+            workspace = replace(workspace, metadata_version=version)
+            applied = load_state(conn, workspace)
+            if then is not None:
+                then(conn, workspace, applied)
             return ApplyResult(True, version, changes, summary, plan.data_loss, state=applied)
 
     def change_log(

@@ -36,7 +36,7 @@ from tessera.platform.permissions import (
     role_from_document,
 )
 from tessera.platform.tables import api_keys, roles, users
-from tessera.platform.workspaces import get_workspace
+from tessera.platform.workspaces import Workspace, get_workspace
 
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "role.schema.json"
 SCHEMA_ID = "https://tessera.dev/schemas/role.schema.json"
@@ -236,66 +236,69 @@ class RoleStore:
         """Create the role, or replace the role of that name."""
         with write_transaction(self.engine) as conn:
             ws = get_workspace(conn, workspace)
-            problems = role_problems(document, committed_state(conn, ws))
-            if problems:
-                raise TesseraError(problems)
-            role = role_from_document(document)
-            before = role_named(conn, ws.id, role.name)
-            values = {
-                "document": role.as_document(),
-                "updated_at": dt.datetime.now(dt.UTC),
-                "updated_by": actor,
-            }
-            changed = conn.execute(
-                sa.update(roles)
-                .where(roles.c.workspace_id == ws.id, roles.c.name == role.name)
-                .values(**values)
-            )
-            if not changed.rowcount:
-                conn.execute(
-                    sa.insert(roles).values(id=uuid.uuid4(), workspace_id=ws.id, name=role.name, **values)
-                )
-            record_admin_event(
-                conn,
-                ws.id,
-                "role_saved",
-                role.name,
-                actor,
-                before=before and before.as_document(),
-                after=role.as_document(),
-            )
-            return role
+            return save_role(conn, ws, committed_state(conn, ws), document, actor=actor)
 
     def delete(self, workspace: str, name: str, *, actor: str = "system") -> None:
         with write_transaction(self.engine) as conn:
-            ws = get_workspace(conn, workspace)
-            if name in BUILTIN_ROLES:
-                raise TesseraError.single(
-                    "ROLE_BUILT_IN", f"'{name}' is a built-in role; it stays.", ("name",)
+            delete_role(conn, get_workspace(conn, workspace), name, actor=actor)
+
+
+def save_role(conn: Connection, ws: Workspace, state: MetadataState, document: Any, *, actor: str) -> Role:
+    """:meth:`RoleStore.save` in the caller's transaction, on the data model ``state``."""
+    problems = role_problems(document, state)
+    if problems:
+        raise TesseraError(problems)
+    role = role_from_document(document)
+    before = role_named(conn, ws.id, role.name)
+    values = {
+        "document": role.as_document(),
+        "updated_at": dt.datetime.now(dt.UTC),
+        "updated_by": actor,
+    }
+    changed = conn.execute(
+        sa.update(roles).where(roles.c.workspace_id == ws.id, roles.c.name == role.name).values(**values)
+    )
+    if not changed.rowcount:
+        conn.execute(sa.insert(roles).values(id=uuid.uuid4(), workspace_id=ws.id, name=role.name, **values))
+    record_admin_event(
+        conn,
+        ws.id,
+        "role_saved",
+        role.name,
+        actor,
+        before=before and before.as_document(),
+        after=role.as_document(),
+    )
+    return role
+
+
+def delete_role(conn: Connection, ws: Workspace, name: str, *, actor: str) -> None:
+    """:meth:`RoleStore.delete` in the caller's transaction."""
+    if name in BUILTIN_ROLES:
+        raise TesseraError.single("ROLE_BUILT_IN", f"'{name}' is a built-in role; it stays.", ("name",))
+    holders = [
+        *conn.execute(
+            sa.select(users.c.email).where(users.c.workspace_id == ws.id, users.c.role == name)
+        ).scalars(),
+        *(
+            f"key:{n}"
+            for n in conn.execute(
+                sa.select(api_keys.c.name).where(
+                    api_keys.c.workspace_id == ws.id,
+                    api_keys.c.role == name,
+                    api_keys.c.revoked_at.is_(None),
                 )
-            holders = [
-                *conn.execute(
-                    sa.select(users.c.email).where(users.c.workspace_id == ws.id, users.c.role == name)
-                ).scalars(),
-                *(
-                    f"key:{n}"
-                    for n in conn.execute(
-                        sa.select(api_keys.c.name).where(
-                            api_keys.c.workspace_id == ws.id,
-                            api_keys.c.role == name,
-                            api_keys.c.revoked_at.is_(None),
-                        )
-                    ).scalars()
-                ),
-            ]
-            if holders:
-                raise TesseraError.single(
-                    "ROLE_IN_USE",
-                    f"Role '{name}' is held by {', '.join(sorted(holders))}; give them another role first.",
-                    ("name",),
-                )
-            before = role_named(conn, ws.id, name)
-            if before is None:
-                raise NotFound.single("UNKNOWN_ROLE", f"There is no custom role '{name}'.", ("name",))
-            conn.execute(sa.delete(roles).where(roles.c.workspace_id == ws.id, roles.c.name == name))
-            record_admin_event(conn, ws.id, "role_deleted", name, actor, before=before.as_document())
+            ).scalars()
+        ),
+    ]
+    if holders:
+        raise TesseraError.single(
+            "ROLE_IN_USE",
+            f"Role '{name}' is held by {', '.join(sorted(holders))}; give them another role first.",
+            ("name",),
+        )
+    before = role_named(conn, ws.id, name)
+    if before is None:
+        raise NotFound.single("UNKNOWN_ROLE", f"There is no custom role '{name}'.", ("name",))
+    conn.execute(sa.delete(roles).where(roles.c.workspace_id == ws.id, roles.c.name == name))
+    record_admin_event(conn, ws.id, "role_deleted", name, actor, before=before.as_document())

@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from tessera.metadata.model import MetadataState
 from tessera.metadata.storage import Tables
 from tessera.metadata.store import load_state
 from tessera.platform.database import write_transaction
@@ -104,108 +105,126 @@ class WorkflowStore:
 
     def save_draft(self, workspace_slug: str, document: Any, *, actor: str = "system") -> WorkflowVersion:
         """Make ``document`` the draft of the workflow it names (created when new)."""
-        now = self.clock()
         with write_transaction(self.engine) as conn:
             workspace = get_workspace(conn, workspace_slug)
-            check_workflow(document, load_state(conn, workspace))
-            name = document["name"]
-            workflow_id = self._workflow_id(conn, workspace, name)
-            if workflow_id is None:
-                workflow_id = uuid.uuid4()
-                conn.execute(
-                    sa.insert(workflows).values(
-                        workspace_id=workspace.id, id=workflow_id, name=name, created_at=now, updated_at=now
-                    )
-                )
-            draft = self._version_where(conn, workspace, workflow_id, status="draft")
-            if draft is not None:
-                conn.execute(
-                    sa.update(workflow_versions)
-                    .where(*self._key(workspace, workflow_id), workflow_versions.c.version == draft)
-                    .values(definition=dict(document), created_by=actor, updated_at=now)
-                )
-                version = draft
-            else:
-                last = conn.execute(
-                    sa.select(sa.func.max(workflow_versions.c.version)).where(
-                        *self._key(workspace, workflow_id)
-                    )
-                ).scalar()
-                version = (last or 0) + 1
-                conn.execute(
-                    sa.insert(workflow_versions).values(
-                        workspace_id=workspace.id,
-                        workflow_id=workflow_id,
-                        version=version,
-                        status="draft",
-                        definition=dict(document),
-                        created_by=actor,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
+            version = self.save_draft_in(conn, workspace, load_state(conn, workspace), document, actor=actor)
+        return self.version(workspace_slug, document["name"], version)
+
+    def save_draft_in(
+        self, conn: Connection, workspace: Workspace, state: MetadataState, document: Any, *, actor: str
+    ) -> int:
+        """:meth:`save_draft` in the caller's transaction, on the data model ``state``; the
+        draft's version number."""
+        now = self.clock()
+        check_workflow(document, state)
+        name = document["name"]
+        workflow_id = self._workflow_id(conn, workspace, name)
+        if workflow_id is None:
+            workflow_id = uuid.uuid4()
             conn.execute(
-                sa.update(workflows)
-                .where(workflows.c.workspace_id == workspace.id, workflows.c.id == workflow_id)
-                .values(updated_at=now)
+                sa.insert(workflows).values(
+                    workspace_id=workspace.id, id=workflow_id, name=name, created_at=now, updated_at=now
+                )
             )
-        return self.version(workspace_slug, name, version)
+        draft = self._version_where(conn, workspace, workflow_id, status="draft")
+        if draft is not None:
+            conn.execute(
+                sa.update(workflow_versions)
+                .where(*self._key(workspace, workflow_id), workflow_versions.c.version == draft)
+                .values(definition=dict(document), created_by=actor, updated_at=now)
+            )
+            version = draft
+        else:
+            last = conn.execute(
+                sa.select(sa.func.max(workflow_versions.c.version)).where(*self._key(workspace, workflow_id))
+            ).scalar()
+            version = (last or 0) + 1
+            conn.execute(
+                sa.insert(workflow_versions).values(
+                    workspace_id=workspace.id,
+                    workflow_id=workflow_id,
+                    version=version,
+                    status="draft",
+                    definition=dict(document),
+                    created_by=actor,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        conn.execute(
+            sa.update(workflows)
+            .where(workflows.c.workspace_id == workspace.id, workflows.c.id == workflow_id)
+            .values(updated_at=now)
+        )
+        return version
 
     def activate(self, workspace_slug: str, name: str, version: int | None = None) -> WorkflowVersion:
         """Make the draft (or ``version``) the active version; it is checked against the
         data model as it is now."""
-        now = self.clock()
         with write_transaction(self.engine) as conn:
             workspace = get_workspace(conn, workspace_slug)
-            workflow_id = self._require(conn, workspace, name)
-            chosen = (
-                version if version is not None else self._version_where(conn, workspace, workflow_id, "draft")
-            )
-            if chosen is None:
-                raise TesseraError.single(
-                    "NO_DRAFT", f"Workflow '{name}' has no draft to activate; name a version.", ("version",)
-                )
-            row = conn.execute(
-                sa.select(workflow_versions.c.definition).where(
-                    *self._key(workspace, workflow_id), workflow_versions.c.version == chosen
-                )
-            ).first()
-            if row is None:
-                raise NotFound.single(
-                    "UNKNOWN_VERSION", f"Workflow '{name}' has no version {chosen}.", ("version",)
-                )
-            state = load_state(conn, workspace)
-            check_workflow(row[0], state)
-            self.check_run_as(conn, workspace, row[0])
-            plan_on_activation(
-                conn,
-                Tables(workspace.namespace(conn.dialect.name), state),
-                workspace_id=workspace.id,
-                workflow_id=workflow_id,
-                version=chosen,
-                definition=row[0],
-                now=self.clock(),
-                time_zone=self.time_zone,
-            )
-            secret = {}
-            if row[0]["trigger"]["type"] == "webhook" and self.webhook_secret(conn, workflow_id) is None:
-                secret = {"webhook_secret": secrets.token_urlsafe(32)}
-            conn.execute(
-                sa.update(workflow_versions)
-                .where(*self._key(workspace, workflow_id), workflow_versions.c.status == "active")
-                .values(status="inactive", updated_at=now)
-            )
-            conn.execute(
-                sa.update(workflow_versions)
-                .where(*self._key(workspace, workflow_id), workflow_versions.c.version == chosen)
-                .values(status="active", updated_at=now)
-            )
-            conn.execute(
-                sa.update(workflows)
-                .where(workflows.c.workspace_id == workspace.id, workflows.c.id == workflow_id)
-                .values(active_version=chosen, updated_at=now, **secret)
-            )
+            chosen = self.activate_in(conn, workspace, load_state(conn, workspace), name, version)
         return self.version(workspace_slug, name, chosen)
+
+    def activate_in(
+        self,
+        conn: Connection,
+        workspace: Workspace,
+        state: MetadataState,
+        name: str,
+        version: int | None = None,
+    ) -> int:
+        """:meth:`activate` in the caller's transaction, on the data model ``state``; the
+        version made active."""
+        now = self.clock()
+        workflow_id = self._require(conn, workspace, name)
+        chosen = (
+            version if version is not None else self._version_where(conn, workspace, workflow_id, "draft")
+        )
+        if chosen is None:
+            raise TesseraError.single(
+                "NO_DRAFT", f"Workflow '{name}' has no draft to activate; name a version.", ("version",)
+            )
+        row = conn.execute(
+            sa.select(workflow_versions.c.definition).where(
+                *self._key(workspace, workflow_id), workflow_versions.c.version == chosen
+            )
+        ).first()
+        if row is None:
+            raise NotFound.single(
+                "UNKNOWN_VERSION", f"Workflow '{name}' has no version {chosen}.", ("version",)
+            )
+        check_workflow(row[0], state)
+        self.check_run_as(conn, workspace, row[0])
+        plan_on_activation(
+            conn,
+            Tables(workspace.namespace(conn.dialect.name), state),
+            workspace_id=workspace.id,
+            workflow_id=workflow_id,
+            version=chosen,
+            definition=row[0],
+            now=self.clock(),
+            time_zone=self.time_zone,
+        )
+        secret = {}
+        if row[0]["trigger"]["type"] == "webhook" and self.webhook_secret(conn, workflow_id) is None:
+            secret = {"webhook_secret": secrets.token_urlsafe(32)}
+        conn.execute(
+            sa.update(workflow_versions)
+            .where(*self._key(workspace, workflow_id), workflow_versions.c.status == "active")
+            .values(status="inactive", updated_at=now)
+        )
+        conn.execute(
+            sa.update(workflow_versions)
+            .where(*self._key(workspace, workflow_id), workflow_versions.c.version == chosen)
+            .values(status="active", updated_at=now)
+        )
+        conn.execute(
+            sa.update(workflows)
+            .where(workflows.c.workspace_id == workspace.id, workflows.c.id == workflow_id)
+            .values(active_version=chosen, updated_at=now, **secret)
+        )
+        return chosen
 
     @staticmethod
     def check_run_as(conn: Connection, workspace: Workspace, definition: Mapping[str, Any]) -> None:
