@@ -146,7 +146,7 @@ class Planner:
 
     # -- the plan --------------------------------------------------------------------
     def build(self, changes: list[Change]) -> Plan:
-        for change in changes:
+        for change in drops_in_dependency_order(changes, self.before):
             if isinstance(change, ObjectCreated):
                 self.create_object(change.after)
             elif isinstance(change, ObjectDeleted):
@@ -555,6 +555,31 @@ def rename_column_action(table: str, old: str, new: str, schema: str | None) -> 
         ops.alter_column(table, old, new_column_name=new, schema=schema)
 
     return rename
+
+
+def drops_in_dependency_order(changes: list[Change], before: MetadataState) -> list[Change]:
+    """The changes with the objects deleted together ordered so that a table is dropped
+    after the tables whose lookups point at it (PostgreSQL refuses the other order)."""
+    deleted = [c for c in changes if isinstance(c, ObjectDeleted)]
+    if len(deleted) < 2:
+        return changes
+    ids = {c.before.id for c in deleted}
+    ordered: list[Change] = []
+    waiting = list(deleted)
+    while waiting:
+        pending = {c.before.id for c in waiting}
+        free = [
+            c
+            for c in waiting
+            if not any(
+                r.source_object.id in pending and r.source_object.id != c.before.id
+                for r in before.relations_to(c.before.id)
+            )
+        ] or waiting[:1]  # a cycle of lookups: the database's own order
+        ordered += free
+        waiting = [c for c in waiting if c not in free]
+    others = iter(ordered)
+    return [next(others) if isinstance(c, ObjectDeleted) and c.before.id in ids else c for c in changes]
 
 
 def plan_changes(

@@ -323,3 +323,31 @@ record_history = sa.Table(
     sa.Index("ix_record_history_workspace_id_record_id", "workspace_id", "record_id"),
     sa.Index("ix_record_history_workspace_id_changed_at", "workspace_id", "changed_at"),
 )
+
+#: the packages installed in a workspace: their version, content (the base of the next
+#: upgrade) and what they own (objects and fields by id; workflows, roles and views by name)
+installed_packages = sa.Table(
+    "installed_packages",
+    platform_metadata,
+    sa.Column("workspace_id", sa.Uuid, sa.ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("version", sa.String(50), nullable=False),
+    sa.Column("content", JSONValue, nullable=False),
+    sa.Column("owned", JSONValue, nullable=False),
+    sa.Column("installed_at", UTCDateTime, nullable=False),
+    sa.Column("installed_by", sa.String(200), nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+#: saved views: a named filter, sort and columns over an object's records
+saved_views = sa.Table(
+    "saved_views",
+    platform_metadata,
+    sa.Column("workspace_id", sa.Uuid, sa.ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("object_api_name", sa.String(64), nullable=False),
+    sa.Column("definition", JSONValue, nullable=False),
+    #: the package it came with, if any
+    sa.Column("package", sa.String(100), nullable=True),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)

@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from tessera.metadata import changes
+from tessera.metadata.model import MetadataState
 from tessera.metadata.storage import Namespace
 from tessera.platform.errors import TesseraError
 
@@ -169,3 +170,16 @@ def test_long_text_to_text_only_when_values_fit(object_factory, records, store, 
     store.apply(
         workspace, changes.update_field("note", "body", {"type": "text", "options": {"max_length": 500}})
     )
+
+
+def test_objects_linked_to_each_other_are_deleted_together(object_factory, store, workspace, state):
+    object_factory("company", fields=[{"api_name": "name", "type": "text"}])
+    object_factory(
+        "deal", fields=[{"api_name": "company", "type": "lookup", "options": {"target_object": "company"}}]
+    )
+    object_factory(
+        "task", fields=[{"api_name": "deal", "type": "lookup", "options": {"target_object": "deal"}}]
+    )
+    # the referenced table comes first in the model: PostgreSQL must drop it last
+    store.apply(workspace, lambda current: MetadataState((), current.version), confirm_data_loss=True)
+    assert state().objects == ()
