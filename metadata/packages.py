@@ -291,13 +291,15 @@ def _manifest_value_problems(manifest: Mapping[str, Any]) -> list[Problem]:
         problems.append(
             Problem("INVALID_PACKAGE", "version is a semantic version such as 1.2.0.", (MANIFEST, "version"))
         )
-    ranges = [("tessera", manifest["tessera"])] if "tessera" in manifest else []
+    ranges: list[tuple[tuple[str, ...], Any]] = (
+        [(("tessera",), manifest["tessera"])] if "tessera" in manifest else []
+    )
     ranges += [(("dependencies", name), spec) for name, spec in (manifest.get("dependencies") or {}).items()]
     for where, spec in ranges:
         try:
             SpecifierSet(str(spec))
         except InvalidSpecifier:
-            path = (MANIFEST, *where) if isinstance(where, tuple) else (MANIFEST, where)
+            path = (MANIFEST, *where)
             problems.append(
                 Problem("INVALID_PACKAGE", f"'{spec}' is not a version range such as >=1.0,<2.", path)
             )

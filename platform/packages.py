@@ -329,7 +329,7 @@ class PackageManager:
         return target
 
 
-def export_record(obj: ObjectDef, row: Mapping[str, Any]) -> dict[str, Any]:
+def export_record(obj: ObjectDef, row: Mapping[str, Any] | sa.RowMapping) -> dict[str, Any]:
     return record_json(obj, record_from_row(obj, row))
 
 
