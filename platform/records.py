@@ -325,6 +325,8 @@ class RecordWriter:
                 typed_list.append({})
                 continue
             typed, found = self.coerce(obj, values)
+            if typed.get("owner", 0) is None:
+                del typed["owner"]  # no owner given: the actor owns it
             found += self.permission_problems(obj, typed)
             for fld in obj.fields:
                 ftype = field_type(fld.type)
@@ -517,6 +519,7 @@ class RecordWriter:
         with self.operation():
             existing = self.holder_of(obj, fld, typed[match_field])
             if existing is None:
+                self.access.require(obj.api_name, "create")
                 try:
                     with self.operation():
                         return self._create(obj, [values], batch=False)[0], True
@@ -715,8 +718,7 @@ class RecordWriter:
             for name in typed
             if role.field_access(obj.api_name, name) != "edit"
         ]
-        owner = typed.get("owner")
-        if owner is not None and not self.access.reaches(obj.api_name, owner):
+        if "owner" in typed and not self.access.reaches(obj.api_name, typed["owner"]):
             reach = role.grant(obj.api_name).access
             problems.append(
                 Problem(

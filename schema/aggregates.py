@@ -374,7 +374,7 @@ class Aggregator:
             other = planner.tables.of(target).alias()
             record = (
                 sa.select(planner.record_json(target, other, sub_nodes, target_type))
-                .where(other.c.id == expr)
+                .where(other.c.id == expr, *planner.access.reach(target, other))
                 .scalar_subquery()
             )
             return sa.type_coerce(planner.json.embed(record), sa.JSON)

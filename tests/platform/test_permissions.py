@@ -95,7 +95,7 @@ def build_model(engine: Engine, workspace: str) -> None:
             {
                 "api_name": "company",
                 "label_plural": "Companies",
-                "fields": [{"api_name": "name", "type": "text", "required": True}],
+                "fields": [{"api_name": "name", "type": "text", "required": True, "unique": True}],
             }
         ),
     )
@@ -172,7 +172,9 @@ def snapshot(engine: Engine, workspace: str) -> tuple[Any, ...]:
     records = RecordService(engine)
     deals = records.find(workspace, "deal", None)
     return (
-        sorted((d["name"], d["amount"], d["margin"], d["owner"], d["deleted_at"], d["updated_at"]) for d in deals),
+        sorted(
+            (d["name"], d["amount"], d["margin"], d["owner"], d["deleted_at"], d["updated_at"]) for d in deals
+        ),
         sorted(c["name"] for c in records.find(workspace, "company", None)),
         events(engine, workspace),
     )
@@ -217,8 +219,16 @@ def test_a_saved_role_reads_back_as_its_document(engine: Engine, workspace: str,
             "UNKNOWN_FIELD",
             ("objects", "deal", "fields", "ghost"),
         ),
-        ({"name": "x", "objects": {"deal": {"access": "mine"}}}, "INVALID_ROLE", ("objects", "deal", "access")),
-        ({"name": "x", "objects": {"deal": {"operations": ["fly"]}}}, "INVALID_ROLE", ("objects", "deal", "operations", 0)),
+        (
+            {"name": "x", "objects": {"deal": {"access": "mine"}}},
+            "INVALID_ROLE",
+            ("objects", "deal", "access"),
+        ),
+        (
+            {"name": "x", "objects": {"deal": {"operations": ["fly"]}}},
+            "INVALID_ROLE",
+            ("objects", "deal", "operations", 0),
+        ),
     ],
 )
 def test_bad_roles_are_refused(engine: Engine, workspace: str, document, code, path):
@@ -254,7 +264,10 @@ def test_a_disabled_user_and_a_revoked_key_may_do_nothing(engine: Engine, worksp
     for actor in (gone.id, key.id, uuid.uuid4()):
         error = refusal(lambda actor=actor: records.create(workspace, "deal", {"name": "x"}, actor=actor))
         assert error.code == "FORBIDDEN" and "nobody" in str(error)
-        assert refusal(lambda actor=actor: records.find(workspace, "deal", None, actor=actor)).code == "FORBIDDEN"
+        assert (
+            refusal(lambda actor=actor: records.find(workspace, "deal", None, actor=actor)).code
+            == "FORBIDDEN"
+        )
     assert snapshot(engine, workspace) == before
 
 
@@ -278,7 +291,10 @@ def test_filter_problems_name_every_hidden_field(engine: Engine, workspace: str,
     deal, company = state.object_named("deal"), state.object_named("company")
     assert deal is not None and company is not None
     found = filter_problems(
-        sales, state, deal, {"or": [{"margin": {"gt": 1}}, {"not": {"margin": {"isNull": True}}}], "amount": {}}
+        sales,
+        state,
+        deal,
+        {"or": [{"margin": {"gt": 1}}, {"not": {"margin": {"isNull": True}}}], "amount": {}},
     )
     assert [(p.code, p.path) for p in found] == [
         ("FORBIDDEN", ("filter", "or", 0, "margin")),
@@ -306,7 +322,9 @@ def test_find_get_and_ids_reach_the_actors_records(
     who = world.actors[actor]
     assert names(records.find(world.workspace, "deal", None, actor=who)) == sees
     reached = {
-        name for name, i in world.deals.items() if records.get(world.workspace, "deal", i, actor=who) is not None
+        name
+        for name, i in world.deals.items()
+        if records.get(world.workspace, "deal", i, actor=who) is not None
     }
     assert sorted(reached) == sees
     ids = records.ids_matching(world.workspace, "deal", None, actor=who)
@@ -320,14 +338,20 @@ def test_filters_through_relations_see_only_reachable_records(records: RecordSer
     assert names(records.find(world.workspace, "company", by_deal, actor=world.actors["admin"])) == ["Globex"]
     assert names(records.find(world.workspace, "company", by_deal, actor=world.actors["owner"])) == []
     without = {"deals": {"none": {}}}
-    assert names(records.find(world.workspace, "company", without, actor=world.actors["outsider"])) == ["Acme"]
+    assert names(records.find(world.workspace, "company", without, actor=world.actors["outsider"])) == [
+        "Acme"
+    ]
 
 
 @pytest.mark.parametrize(
     ("object_name", "filter_doc", "path"),
     [
         ("deal", {"margin": {"gt": 0}}, ("filter", "margin")),
-        ("deal", {"and": [{"name": {"eq": "D1"}}, {"margin": {"isNull": False}}]}, ("filter", "and", 1, "margin")),
+        (
+            "deal",
+            {"and": [{"name": {"eq": "D1"}}, {"margin": {"isNull": False}}]},
+            ("filter", "and", 1, "margin"),
+        ),
         ("company", {"deals": {"some": {"margin": {"gt": 0}}}}, ("filter", "deals", "some", "margin")),
     ],
 )
@@ -347,7 +371,9 @@ def test_a_role_without_read_reads_nothing(engine: Engine, records: RecordServic
     assert names(records.find(world.workspace, "deal", None, actor=deals_only)) == ["D1", "D2", "D3"]
     error = refusal(lambda: records.find(world.workspace, "company", None, actor=deals_only))
     assert (error.code, error.path) == ("FORBIDDEN", ("object",))
-    error = refusal(lambda: records.get(world.workspace, "company", world.companies["Acme"], actor=deals_only))
+    error = refusal(
+        lambda: records.get(world.workspace, "company", world.companies["Acme"], actor=deals_only)
+    )
     assert error.code == "FORBIDDEN"
 
 
@@ -461,11 +487,15 @@ def test_update_many_changes_only_reachable_records(
 def test_update_many_refusals_write_nothing(engine: Engine, records: RecordService, world: World):
     owner, ws = world.actors["owner"], world.workspace
     before = snapshot(engine, ws)
-    hidden = refusal(lambda: records.update_many(ws, "deal", {"margin": {"gt": 0}}, {"name": "x"}, actor=owner))
+    hidden = refusal(
+        lambda: records.update_many(ws, "deal", {"margin": {"gt": 0}}, {"name": "x"}, actor=owner)
+    )
     assert [(p.code, p.path) for p in hidden.problems] == [("FORBIDDEN", ("filter", "margin"))]
     read_only = refusal(lambda: records.update_many(ws, "deal", None, {"amount": "1"}, actor=owner))
     assert [(p.code, p.path) for p in read_only.problems] == [("FORBIDDEN", ("amount",))]
-    viewer = refusal(lambda: records.update_many(ws, "deal", None, {"name": "x"}, actor=world.actors["viewer"]))
+    viewer = refusal(
+        lambda: records.update_many(ws, "deal", None, {"name": "x"}, actor=world.actors["viewer"])
+    )
     assert viewer.code == "FORBIDDEN"
     assert snapshot(engine, ws) == before
 
@@ -518,7 +548,9 @@ def test_every_refused_field_is_reported_at_once(records: RecordService, world: 
 
 def test_records_pass_to_owners_within_reach(records: RecordService, world: World):
     a, ws = world.actors, world.workspace
-    made = records.create(ws, "deal", {"name": "for my teammate", "owner": str(a["teammate"])}, actor=a["owner"])
+    made = records.create(
+        ws, "deal", {"name": "for my teammate", "owner": str(a["teammate"])}, actor=a["owner"]
+    )
     assert made["owner"] == a["teammate"] and made["created_by"] == a["owner"]
     assert records.get(ws, "deal", made["id"], actor=a["owner"]) is not None  # still its team's
     given = records.update(ws, "deal", world.deals["D1"], {"owner": str(a["teammate"])}, actor=a["owner"])
@@ -548,7 +580,9 @@ def test_a_lookup_to_an_unreachable_record_is_not_found(engine: Engine, records:
     RoleStore(engine).save(ws, deals_writer)
     writer = world.user(engine, "deals_writer")
     error = refusal(
-        lambda: records.create(ws, "deal", {"name": "x", "company": str(world.companies["Acme"])}, actor=writer)
+        lambda: records.create(
+            ws, "deal", {"name": "x", "company": str(world.companies["Acme"])}, actor=writer
+        )
     )
     assert (error.code, error.path) == ("LOOKUP_TARGET_NOT_FOUND", ("company",))
 
@@ -566,7 +600,9 @@ def test_acting_as_binds_the_access_whatever_the_actor(engine: Engine, records: 
     assert names(records.find(world.workspace, "deal", None)) == ["D1", "D2", "D3"]  # unbound: Tessera
 
 
-def test_a_refused_operation_in_a_writer_leaves_the_others(engine: Engine, records: RecordService, world: World):
+def test_a_refused_operation_in_a_writer_leaves_the_others(
+    engine: Engine, records: RecordService, world: World
+):
     owner, ws = world.actors["owner"], world.workspace
     with records.writer(ws, actor=owner) as w:
         kept = w.create("deal", {"name": "kept"})
@@ -577,3 +613,42 @@ def test_a_refused_operation_in_a_writer_leaves_the_others(engine: Engine, recor
     assert names(records.find(ws, "deal", None, actor=owner)) == ["D1", "kept"]
     assert records.get(ws, "deal", kept["id"])["owner"] == owner  # type: ignore[index]
     assert records.get(ws, "deal", world.deals["D3"])["name"] == "D3"  # type: ignore[index]
+
+
+# -- upserts ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("actor", ["owner", "viewer"])
+def test_an_upsert_that_creates_needs_the_create_operation(
+    engine: Engine, records: RecordService, world: World, actor: str
+):
+    """Neither role may create companies: an upsert of a new name must not create one."""
+    who, ws = world.actors[actor], world.workspace
+    before = snapshot(engine, ws)
+    error = refusal(lambda: records.upsert(ws, "company", "name", {"name": "New"}, actor=who))
+    assert error.code == "FORBIDDEN" and "create company" in str(error)
+    assert snapshot(engine, ws) == before
+
+
+@pytest.mark.parametrize("actor", ["owner", "viewer"])
+def test_an_upsert_that_updates_needs_the_update_operation(
+    engine: Engine, records: RecordService, world: World, actor: str
+):
+    who, ws = world.actors[actor], world.workspace
+    before = snapshot(engine, ws)
+    error = refusal(lambda: records.upsert(ws, "company", "name", {"name": "Acme"}, actor=who))
+    assert error.code == "FORBIDDEN" and "update company" in str(error)
+    assert snapshot(engine, ws) == before
+    record, created = records.upsert(ws, "company", "name", {"name": "Acme"}, actor=world.actors["admin"])
+    assert (record["id"], created) == (world.companies["Acme"], False)
+
+
+# -- owners out of reach: nobody ----------------------------------------------------------------
+def test_a_team_role_may_not_give_a_record_to_nobody(engine: Engine, records: RecordService, world: World):
+    """No owner is outside every team (``Access.reaches(…, None)`` is false for ``team``):
+    emptying the owner would hand the record to no one of the team, as giving it to the
+    outsider would."""
+    owner, ws = world.actors["owner"], world.workspace
+    before = snapshot(engine, ws)
+    error = refusal(lambda: records.update(ws, "deal", world.deals["D1"], {"owner": None}, actor=owner))
+    assert (error.code, error.path) == ("FORBIDDEN", ("owner",))
+    assert snapshot(engine, ws) == before
+    assert records.get(ws, "deal", world.deals["D1"], actor=owner) is not None
