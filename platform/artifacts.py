@@ -6,7 +6,9 @@
 - ``metadata/schemas/metadata-document.schema.json``: the JSON Schema of metadata documents;
 - ``metadata/schemas/filter.schema.json``: the JSON Schema of the filter language;
 - ``workflows/schemas/workflow.schema.json``: the JSON Schema of workflow documents;
-- ``platform/schemas/role.schema.json``: the JSON Schema of role documents.
+- ``platform/schemas/role.schema.json``: the JSON Schema of role documents;
+- ``metadata/schemas/package.schema.json``: the JSON Schema of a package's manifest,
+  extensions, saved views and sample data.
 
 ``python -m tessera.platform.artifacts write`` (``make schemas``) regenerates them;
 ``check`` exits non-zero when a committed file differs from the code (a test runs it).
@@ -24,6 +26,8 @@ from graphql import print_schema
 from tessera.metadata.document import SCHEMA_PATH, document_schema, document_state, load_document
 from tessera.metadata.filters import GENERIC_FILTER_SCHEMA
 from tessera.metadata.model import MetadataState
+from tessera.metadata.packages import SCHEMA_PATH as PACKAGE_SCHEMA_PATH
+from tessera.metadata.packages import package_schema
 from tessera.metadata.storage import Namespace
 from tessera.metadata.validation import check_state
 from tessera.platform.roles import SCHEMA_PATH as ROLE_SCHEMA_PATH
@@ -66,12 +70,17 @@ def role_schema_json() -> str:
     return json.dumps(role_schema(), indent=2, ensure_ascii=False) + "\n"
 
 
+def package_schema_json() -> str:
+    return json.dumps(package_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
 ARTIFACTS: dict[Path, Callable[[], str]] = {
     SDL_PATH: metadata_sdl,
     SCHEMA_PATH: document_schema_json,
     FILTER_SCHEMA_PATH: filter_schema_json,
     WORKFLOW_SCHEMA_PATH: workflow_schema_json,
     ROLE_SCHEMA_PATH: role_schema_json,
+    PACKAGE_SCHEMA_PATH: package_schema_json,
 }
 if EXAMPLE_MODEL_PATH.exists():  # a source checkout (the docs are not in the wheel)
     ARTIFACTS[EXAMPLE_SDL_PATH] = example_record_sdl
