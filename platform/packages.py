@@ -21,6 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 import yaml
+from packaging.version import Version
 from sqlalchemy.engine import Connection, Engine
 
 from tessera.metadata.document import document_state, export_document
@@ -32,8 +33,9 @@ from tessera.platform.audit import record_admin_event
 from tessera.platform.errors import NotFound, Problem, TesseraError
 from tessera.platform.errors import Path as ErrorPath
 from tessera.platform.filtering import compile_filter
+from tessera.platform.permissions import role_from_document
 from tessera.platform.records import RecordWriter, record_from_row, record_json
-from tessera.platform.roles import delete_role, save_role
+from tessera.platform.roles import delete_role, role_named, save_role
 from tessera.platform.tables import installed_packages, saved_views, workflow_versions, workflows
 from tessera.platform.workspaces import Workspace, get_workspace
 from tessera.workflows.store import WorkflowStore
@@ -84,6 +86,25 @@ class PackageChange:
                 lines.append(f"  {kind}: {', '.join(names)}")
         if self.records:
             lines.append("  sample records: " + ", ".join(f"{n} {o}" for o, n in self.records.items()))
+        return lines
+
+
+@dataclass
+class PackageUpgrade(PackageChange):
+    """What an upgrade changes, and what it left as the admin had made it."""
+
+    from_version: str = ""
+    #: where the admin and the new version changed the same thing differently: the admin's
+    #: value is kept (code ``UPGRADE_CONFLICT``, path into the package's files)
+    conflicts: list[Problem] = field(default_factory=list)
+    #: what the new version no longer has, or the admin removed: left as it is
+    kept: list[str] = field(default_factory=list)
+
+    def describe(self) -> list[str]:
+        done = "Upgraded" if self.applied else "Would upgrade"
+        lines = [f"{done} {self.package} {self.from_version} → {self.version}", *super().describe()[1:]]
+        lines += [f"  conflict at {'.'.join(map(str, c.path))}: {c.message}" for c in self.conflicts]
+        lines += [f"  kept: {k}" for k in self.kept]
         return lines
 
 
@@ -225,6 +246,174 @@ class PackageManager:
                 with located(name):
                     created = insert_sample_data(writer, state, document, refs)
                 change.records[document["object"]] = change.records.get(document["object"], 0) + created
+
+    # -- upgrade ------------------------------------------------------------------------
+    def upgrade(
+        self, workspace: str, package: Package, *, actor: str = "system", dry_run: bool = False
+    ) -> PackageUpgrade:
+        """Move an installed package to a newer version without losing data: what the new
+        version changes is applied where the admin left the package's value alone; what the
+        admin customised (an option added, a label changed) stays; where both changed the
+        same thing differently, the admin's value stays and a conflict is reported. Nothing
+        is deleted: objects, fields, workflows, roles and views the new version drops are
+        kept (and listed). Sample data is not loaded again."""
+        with self.engine.connect() as conn:
+            installed = {p.name: p for p in installed_in(conn, get_workspace(conn, workspace))}
+        there = installed.get(package.name)
+        if there is None:
+            raise NotFound.single(
+                "UNKNOWN_PACKAGE", f"{package.name} is not installed here.", (MANIFEST, "name")
+            )
+        if package.version <= Version(there.version):
+            raise TesseraError.single(
+                "PACKAGE_NOT_NEWER",
+                f"{package.name} {there.version} is installed; {package.manifest['version']} is not newer.",
+                (MANIFEST, "version"),
+            )
+        check_compatibility(package, installed)
+        dependents = [
+            p.name
+            for p in installed.values()
+            if package.name in p.dependencies and not satisfies(package.version, p.dependencies[package.name])
+        ]
+        if dependents:
+            raise TesseraError.single(
+                "PACKAGE_REQUIRED",
+                f"{', '.join(sorted(dependents))} need{'s' if len(dependents) == 1 else ''} another "
+                f"version of {package.name}: upgrade them first.",
+                (MANIFEST, "version"),
+            )
+        base = package_from_content(there.content)
+        change = PackageUpgrade(
+            package.name, str(package.manifest["version"]), applied=False, from_version=there.version
+        )
+        merge = UpgradeMerge(base, package, change)
+
+        def then(conn: Connection, ws: Workspace, state: MetadataState) -> None:
+            self.upgrade_contents(conn, ws, state, base, package, change, actor)
+            owned = PackageMerge(package).owned(state)
+            kept = {k: v for k, v in there.owned.items() if k in ("objects", "fields")}
+            conn.execute(
+                sa.update(installed_packages)
+                .where(installed_packages.c.workspace_id == ws.id, installed_packages.c.name == package.name)
+                .values(
+                    version=change.version,
+                    content=package.as_document(),
+                    owned={
+                        "objects": sorted({*kept.get("objects", []), *owned["objects"]}),
+                        "fields": sorted({*kept.get("fields", []), *owned["fields"]}),
+                        "workflows": sorted({*there.owned.get("workflows", []), *change.workflows}),
+                        "roles": sorted({*there.owned.get("roles", []), *change.roles}),
+                        "views": sorted({*there.owned.get("views", []), *change.views}),
+                    },
+                    updated_at=self.clock(),
+                )
+            )
+            record_admin_event(
+                conn,
+                ws.id,
+                "package_upgraded",
+                package.name,
+                actor,
+                before={"version": there.version},
+                after={"version": change.version, "conflicts": [c.message for c in change.conflicts]},
+            )
+
+        result = self.store.apply(
+            workspace, merge.build, actor=f"{actor} (package {package.name})", dry_run=dry_run, then=then
+        )
+        change.applied = not dry_run
+        change.plan = list(result.plan)
+        change.metadata_version = result.version
+        if dry_run:
+            with self.engine.connect() as conn:
+                ws = get_workspace(conn, workspace)
+                self.upgrade_contents(
+                    conn, ws, self.store.state(workspace), base, package, change, actor, write=False
+                )
+        return change
+
+    def upgrade_contents(
+        self,
+        conn: Connection,
+        ws: Workspace,
+        state: MetadataState,
+        base: Package,
+        package: Package,
+        change: PackageUpgrade,
+        actor: str,
+        *,
+        write: bool = True,
+    ) -> None:
+        """Workflows, roles and views: each is replaced by the new version's unless the admin
+        changed it since the install (then it stays, and a conflict is reported)."""
+        tables = Tables(ws.namespace(conn.dialect.name), state)
+
+        def write_workflow(name: str, document: Any) -> None:
+            self.workflows.save_draft_in(conn, ws, state, document, actor=actor)
+            self.workflows.activate_in(conn, ws, state, name)
+
+        def current_role(name: str) -> Any:
+            role = role_named(conn, ws.id, name)
+            return None if role is None else role.as_document()
+
+        def write_role(_name: str, document: Any) -> None:
+            save_role(conn, ws, state, document, actor=actor)
+
+        def write_view(name: str, document: Any) -> None:
+            conn.execute(
+                sa.delete(saved_views).where(saved_views.c.workspace_id == ws.id, saved_views.c.name == name)
+            )
+            save_view(conn, ws, tables, document, package.name, self.clock())
+
+        def roles_of(p: Package) -> dict[str, Any]:
+            return {n: role_from_document(d).as_document() for n, d in by_name(p.roles).items()}
+
+        kinds: list[
+            tuple[str, dict[str, Any], dict[str, Any], Callable[[str], Any], Callable[[str, Any], None]]
+        ] = [
+            (
+                "workflows",
+                by_name(base.workflows),
+                by_name(package.workflows),
+                lambda name: active_definition(conn, ws, name),
+                write_workflow,
+            ),
+            ("roles", roles_of(base), roles_of(package), current_role, write_role),
+            (
+                "views",
+                by_name(base.views),
+                by_name(package.views),
+                lambda n: view_definition(conn, ws, n),
+                write_view,
+            ),
+        ]
+        files = {
+            kind: {
+                doc["name"]: file for file, doc in getattr(package, kind).items() if isinstance(doc, Mapping)
+            }
+            for kind in ("workflows", "roles", "views")
+        }
+        for kind, before, after, current_of, write_one in kinds:
+            for name, document in after.items():
+                ours = current_of(name)
+                if document == before.get(name) or ours == document:
+                    continue
+                if ours is not None and ours != before.get(name):
+                    change.conflicts.append(
+                        Problem(
+                            "UPGRADE_CONFLICT",
+                            f"{kind[:-1]} '{name}' was changed here since the install; it stays as it is "
+                            "(the new version's is not applied).",
+                            (files[kind][name],),
+                        )
+                    )
+                    continue
+                if write:
+                    with located(files[kind][name]):
+                        write_one(name, document)
+                getattr(change, kind).append(name)
+            change.kept += [f"{kind[:-1]} {name}" for name in before if name not in after]
 
     # -- uninstall ----------------------------------------------------------------------
     def uninstall(
@@ -582,3 +771,220 @@ def remove_workflow(conn: Connection, ws: Workspace, name: str) -> None:
         )
     )
     conn.execute(sa.delete(workflows).where(workflows.c.workspace_id == ws.id, workflows.c.id == workflow_id))
+
+
+# -- upgrades ----------------------------------------------------------------------------------
+MISSING: Any = object()
+
+
+def package_from_content(content: Mapping[str, Any]) -> Package:
+    """The package as it was installed (kept with the installation)."""
+    return Package(
+        dict(content["manifest"]),
+        list(content.get("objects", [])),
+        list(content.get("extends", [])),
+        dict(content.get("workflows", {})),
+        dict(content.get("roles", {})),
+        dict(content.get("views", {})),
+    )
+
+
+def by_name(documents: Mapping[str, Any]) -> dict[str, Any]:
+    return {doc["name"]: doc for doc in documents.values() if isinstance(doc, Mapping)}
+
+
+def active_definition(conn: Connection, ws: Workspace, name: str) -> Any:
+    row = conn.execute(
+        sa.select(workflow_versions.c.definition)
+        .join(
+            workflows,
+            sa.and_(
+                workflows.c.workspace_id == workflow_versions.c.workspace_id,
+                workflows.c.id == workflow_versions.c.workflow_id,
+            ),
+        )
+        .where(
+            workflows.c.workspace_id == ws.id,
+            workflows.c.name == name,
+            workflow_versions.c.status == "active",
+        )
+    ).first()
+    return None if row is None else row[0]
+
+
+def view_definition(conn: Connection, ws: Workspace, name: str) -> Any:
+    return conn.execute(
+        sa.select(saved_views.c.definition).where(
+            saved_views.c.workspace_id == ws.id, saved_views.c.name == name
+        )
+    ).scalar_one_or_none()
+
+
+def without_ids(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: without_ids(v) for k, v in value.items() if k != "id"}
+    if isinstance(value, list):
+        return [without_ids(v) for v in value]
+    return value
+
+
+#: lists merged item by item, matched by this key
+LIST_KEYS = {"fields": "api_name", "validation_rules": "name", "choices": "value"}
+
+
+class UpgradeMerge:
+    """A three-way merge of the data model: the installed version (base), the workspace
+    as the admin has it now (ours) and the new version (theirs)."""
+
+    def __init__(self, base: Package, new: Package, change: PackageUpgrade) -> None:
+        self.base, self.new, self.change = base, new, change
+
+    def normalized(
+        self, package: Package, current: MetadataState
+    ) -> tuple[dict[str, Any], dict[tuple[str, str], Any]]:
+        """The package's objects and extension fields as the model would hold them (every
+        key written out, options normalised), without ids."""
+        names = {o["api_name"] for o in package.objects}
+        added = {(x["object"], f["api_name"]) for x in package.extends for f in x["fields"]}
+        entries = [e for e in export_document(current)["objects"] if e["api_name"] not in names]
+        by = {e["api_name"]: e for e in entries}
+        for entry in entries:
+            entry["fields"] = [f for f in entry["fields"] if (entry["api_name"], f["api_name"]) not in added]
+        for extension in package.extends:
+            if extension["object"] in by:
+                by[extension["object"]]["fields"] += [dict(f) for f in extension["fields"]]
+        # Built on a model without them, so that what the package leaves unsaid takes the
+        # defaults, not the values the workspace has now.
+        bare = MetadataState(
+            tuple(
+                o.evolve(fields=tuple(f for f in o.fields if (o.api_name, f.api_name) not in added))
+                for o in current.objects
+                if o.api_name not in names
+            ),
+            current.version,
+        )
+        state = document_state({"objects": [*entries, *(dict(o) for o in package.objects)]}, bare)
+        exported = without_ids(export_document(state)["objects"])
+        objects = {e["api_name"]: e for e in exported if e["api_name"] in names}
+        fields = {
+            (o["api_name"], f["api_name"]): f
+            for o in exported
+            for f in o["fields"]
+            if (o["api_name"], f["api_name"]) in added
+        }
+        return objects, fields
+
+    def build(self, current: MetadataState) -> MetadataState:
+        self.change.conflicts.clear()
+        self.change.kept.clear()
+        base_objects, base_fields = self.normalized(self.base, current)
+        new_objects, new_fields = self.normalized(self.new, current)
+        entries = without_ids(export_document(current)["objects"])
+        ours = {e["api_name"]: e for e in entries}
+        object_files: dict[str, ErrorPath] = {
+            o["api_name"]: ("objects.yaml", "objects", i) for i, o in enumerate(self.new.objects)
+        }
+        for name, theirs in new_objects.items():
+            at = object_files[name]
+            if name not in ours:
+                if name in base_objects:
+                    self.change.kept.append(f"object {name} (removed here: not added back)")
+                else:
+                    entries.append(theirs)
+                    self.change.objects.append(name)
+                continue
+            if name not in base_objects:
+                if ours[name] != theirs:
+                    self.conflict(at, f"The new version adds an object '{name}'; this workspace has its own.")
+                continue
+            merged = self.merge(base_objects[name], ours[name], theirs, at)
+            if merged != ours[name]:
+                self.change.objects.append(name)
+            entries[entries.index(ours[name])] = merged
+        self.change.kept += [f"object {n}" for n in base_objects if n not in new_objects]
+        extension_files: dict[tuple[str, str], ErrorPath] = {
+            (x["object"], f["api_name"]): ("objects.yaml", "extends", i, "fields", j)
+            for i, x in enumerate(self.new.extends)
+            for j, f in enumerate(x["fields"])
+        }
+        for (object_name, field_name), theirs in new_fields.items():
+            target = ours.get(object_name)
+            if target is None:
+                continue
+            fields = {f["api_name"]: f for f in target["fields"]}
+            at = extension_files[(object_name, field_name)]
+            base = base_fields.get((object_name, field_name), MISSING)
+            mine = fields.get(field_name, MISSING)
+            merged = self.merge(base, mine, theirs, at) if base is not MISSING else theirs
+            if mine is MISSING and base is not MISSING:
+                self.change.kept.append(f"field {object_name}.{field_name} (removed here: not added back)")
+                continue
+            if mine is not MISSING and base is MISSING and mine != theirs:
+                self.conflict(
+                    at, f"The new version adds '{object_name}.{field_name}'; this workspace has its own."
+                )
+                continue
+            if merged != mine:
+                self.change.fields.append(f"{object_name}.{field_name}")
+            index = next((i for i, f in enumerate(target["fields"]) if f["api_name"] == field_name), None)
+            if index is None:
+                target["fields"].append(merged)
+            else:
+                target["fields"][index] = merged
+        return document_state({"objects": entries}, current)
+
+    def conflict(self, path: ErrorPath, message: str) -> None:
+        self.change.conflicts.append(Problem("UPGRADE_CONFLICT", message, path))
+
+    def merge(self, base: Any, ours: Any, theirs: Any, path: ErrorPath) -> Any:
+        if theirs == base or ours == theirs:
+            return ours
+        if ours == base:
+            return theirs
+        if isinstance(base, Mapping) and isinstance(ours, Mapping) and isinstance(theirs, Mapping):
+            merged = {}
+            for key in [*ours, *(k for k in theirs if k not in ours)]:
+                value = self.merge_item(
+                    base.get(key, MISSING), ours.get(key, MISSING), theirs.get(key, MISSING), (*path, key)
+                )
+                if value is not MISSING:
+                    merged[key] = value
+            return merged
+        key = LIST_KEYS.get(str(path[-1])) if path else None
+        if key and all(isinstance(v, list) for v in (base, ours, theirs)):
+            return self.merge_list(base, ours, theirs, key, path)
+        self.conflict(
+            path,
+            f"Changed here and in the new version: kept as it is here ({ours!r}; "
+            f"the new version has {theirs!r}).",
+        )
+        return ours
+
+    def merge_item(self, base: Any, ours: Any, theirs: Any, path: ErrorPath) -> Any:
+        if theirs is MISSING:
+            return ours  # the new version dropped it: kept
+        if ours is MISSING:
+            return MISSING if base is not MISSING else theirs  # removed here / new in the package
+        if base is MISSING:
+            if ours != theirs:
+                self.conflict(
+                    path, "Added here and in the new version with different values: kept as it is here."
+                )
+            return ours
+        return self.merge(base, ours, theirs, path)
+
+    def merge_list(
+        self, base: list[Any], ours: list[Any], theirs: list[Any], key: str, path: ErrorPath
+    ) -> list[Any]:
+        def keyed(items: list[Any]) -> dict[Any, Any]:
+            return {item.get(key): item for item in items if isinstance(item, Mapping)}
+
+        b, o, t = keyed(base), keyed(ours), keyed(theirs)
+        merged = []
+        for name in [*o, *(n for n in t if n not in o)]:
+            value = self.merge_item(
+                b.get(name, MISSING), o.get(name, MISSING), t.get(name, MISSING), (*path, name)
+            )
+            if value is not MISSING:
+                merged.append(value)
+        return merged

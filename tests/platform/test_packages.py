@@ -372,3 +372,95 @@ def test_a_new_package_is_scaffolded_valid(tmp_path: Path, packages: PackageMana
     with pytest.raises(TesseraError) as caught:
         scaffold("Real Estate", tmp_path)
     assert caught.value.code == "INVALID_PACKAGE"
+
+
+CRM_V2 = {
+    **CRM,
+    "package.yaml": CRM["package.yaml"].replace("1.0.0", "1.1.0"),
+    "objects.yaml": """
+        objects:
+          - api_name: company
+            label_plural: Companies
+            fields:
+              - {api_name: name, type: text, required: true, label: Company name}
+              - {api_name: tier, type: select, options: {choices: [{value: gold}, {value: silver}, {value: bronze}]}}
+              - {api_name: website, type: url}
+          - api_name: deal
+            fields:
+              - {api_name: title, type: text, required: true, label: Deal title}
+              - {api_name: company, type: lookup, options: {target_object: company}}
+          - api_name: contract
+            fields:
+              - {api_name: deal, type: lookup, options: {target_object: deal}}
+    """,
+    "workflows/nudge.yaml": CRM["workflows/nudge.yaml"].replace("tier: gold", "tier: silver"),
+    "workflows/welcome.yaml": """
+        name: welcome
+        trigger: {type: record_created, object: company}
+        steps:
+          - {id: mark, type: update_record, object: company, record: "{{ record.id }}", values: {tier: bronze}}
+    """,
+}
+
+
+def test_an_upgrade_applies_the_new_version_and_keeps_what_the_admin_customised(
+    packages: PackageManager,
+    package_dir: Callable[..., Path],
+    workspace: str,
+    store: MetadataStore,
+    records: RecordService,
+    engine: Engine,
+):
+    from tessera.metadata import changes
+
+    packages.install(workspace, read_package(package_dir(CRM)))
+    # The admin customises: an extra tier, another label for the deal's title, their own
+    # version of the nudge workflow.
+    store.apply(
+        workspace,
+        changes.update_field(
+            "company",
+            "tier",
+            {"options": {"choices": [{"value": "gold"}, {"value": "silver"}, {"value": "platinum"}]}},
+        ),
+    )
+    store.apply(workspace, changes.update_field("deal", "title", {"label": "Subject"}))
+    workflows = WorkflowStore(engine)
+    mine = yaml.safe_load(textwrap.dedent(CRM["workflows/nudge.yaml"]).replace("tier: gold", "tier: gold  "))
+    mine["label"] = "Our nudge"
+    workflows.save_draft(workspace, mine)
+    workflows.activate(workspace, "nudge")
+    before = len(records.ids_matching(workspace, "company", {}))
+
+    new = read_package(package_dir(CRM_V2))
+    preview = packages.upgrade(workspace, new, dry_run=True)
+    assert not preview.applied and [p.version for p in packages.installed(workspace)] == ["1.0.0"]
+    done = packages.upgrade(workspace, new, actor="ada")
+    assert done.applied and (done.from_version, done.version) == ("1.0.0", "1.1.0")
+    assert [(c.code, c.path) for c in done.conflicts] == [
+        ("UPGRADE_CONFLICT", ("objects.yaml", "objects", 1, "fields", "title", "label")),
+        ("UPGRADE_CONFLICT", ("workflows/nudge.yaml",)),
+    ]
+    assert [(c.code, c.path) for c in preview.conflicts] == [(c.code, c.path) for c in done.conflicts]
+    model = store.state(workspace)
+    company, deal = model.object_named("company"), model.object_named("deal")
+    assert company is not None and deal is not None and model.object_named("contract") is not None
+    assert [c["value"] for c in company.field_named("tier").options["choices"]] == [
+        "gold",
+        "silver",
+        "platinum",  # the admin's, kept
+        "bronze",  # the new version's, added
+    ]
+    assert company.field_named("name").label == "Company name"  # untouched here: the new label
+    assert company.field_named("website") is not None
+    assert deal.field_named("title").label == "Subject"  # both changed it: the admin's stays
+    assert [v.definition.get("label") for v in workflows.versions(workspace, "nudge", status="active")] == [
+        "Our nudge"
+    ]
+    assert [v.status for v in workflows.versions(workspace, "welcome")] == ["active"]
+    assert len(records.ids_matching(workspace, "company", {})) == before  # no data lost, no sample data again
+    (installed,) = packages.installed(workspace)
+    assert installed.version == "1.1.0" and len(installed.owned["objects"]) == 3
+    with pytest.raises(TesseraError) as caught:
+        packages.upgrade(workspace, new)
+    assert (caught.value.code, caught.value.path) == ("PACKAGE_NOT_NEWER", ("package.yaml", "version"))
