@@ -21,11 +21,20 @@ from tessera.metadata.document import (
     export_document,
     load_document,
 )
+from tessera.metadata.packages import build_archive, read_package, scaffold
 from tessera.metadata.store import MetadataStore
 from tessera.platform import migrate as migrations
 from tessera.platform.database import create_engine
 from tessera.platform.errors import TesseraError
 from tessera.platform.identity import IdentityService
+from tessera.platform.packages import (
+    BUILTIN_PACKAGES,
+    PackageChange,
+    PackageManager,
+    check_package,
+    export_as_package,
+    open_package,
+)
 from tessera.platform.permissions import Role
 from tessera.platform.roles import RoleStore, load_role_document, role_schema
 from tessera.platform.settings import Settings
@@ -489,11 +498,40 @@ def metadata() -> None:
 @metadata.command("export")
 @WORKSPACE_OPTION
 @click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+@click.option(
+    "--as-package",
+    "as_package",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write the workspace's own customisations as a package folder instead.",
+)
+@click.option("--name", default=None, help="With --as-package: the package name (kebab-case).")
+@click.option("--namespace", default=None, help="With --as-package: its namespace.")
 @pass_services
 @reports_errors
-def metadata_export(services: Services, workspace: str | None, fmt: str) -> None:
-    """Print the data model as YAML (or JSON)."""
+def metadata_export(
+    services: Services,
+    workspace: str | None,
+    fmt: str,
+    as_package: Path | None,
+    name: str | None,
+    namespace: str | None,
+) -> None:
+    """Print the data model as YAML (or JSON), or write a package (--as-package DIR)."""
     slug = workspace or services.settings.default_workspace
+    if as_package is not None:
+        package_name = name or as_package.name
+        exported = export_as_package(
+            services.engine,
+            slug,
+            as_package,
+            name=package_name,
+            namespace=namespace or package_name.replace("-", "")[:20],
+        )
+        click.echo(f"wrote {exported.folder}; check it with `tessera package validate {exported.folder}`")
+        for warning in exported.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        return
     state = MetadataStore(services.engine).state(slug)
     click.echo(dump_document(export_document(state, slug), fmt), nl=False)
 
@@ -675,6 +713,123 @@ def workflow_schema_command() -> None:
     from tessera.workflows.definitions import workflow_schema
 
     click.echo(json.dumps(workflow_schema(), indent=2, ensure_ascii=False))
+
+
+@main.group()
+def package() -> None:
+    """Template packages: scaffold, check, build, install, upgrade, uninstall."""
+
+
+def package_search(source: str) -> list[Path]:
+    """Where a package's dependencies are looked for: beside it, then the built-in ones."""
+    path = Path(source)
+    return [*([path.resolve().parent] if path.exists() else []), BUILTIN_PACKAGES]
+
+
+def package_manager(services: Services) -> PackageManager:
+    return PackageManager(services.engine, export_dir=services.settings.data_dir / "exports")
+
+
+def echo_change(change: PackageChange) -> None:
+    for line in change.describe():
+        click.echo(line)
+
+
+@package.command("new")
+@click.argument("name")
+@click.option("--dir", "parent", type=click.Path(file_okay=False, path_type=Path), default=Path("."))
+@reports_errors
+def package_new(name: str, parent: Path) -> None:
+    """Scaffold a package folder NAME (manifest, an object, empty folders)."""
+    click.echo(f"created {scaffold(name, parent)}")
+
+
+@package.command("validate")
+@click.argument("source")
+@reports_errors
+def package_validate(source: str) -> None:
+    """Check a package folder or archive: its files, then a full install (after its
+    dependencies, looked for beside it and among the built-in packages) into a throwaway
+    database."""
+    checked = check_package(open_package(source), package_search(source))
+    click.echo(f"{checked.package} {checked.version} is valid")
+
+
+@package.command("build")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Default: beside it."
+)
+@reports_errors
+def package_build(folder: Path, out: Path | None) -> None:
+    """Build NAME-VERSION.zip from a package folder (checked first)."""
+    check_package(read_package(folder), package_search(str(folder)))
+    click.echo(f"built {build_archive(folder, out)}")
+
+
+@package.command("install")
+@click.argument("source")
+@WORKSPACE_OPTION
+@click.option("--no-sample-data", is_flag=True, help="Leave the package's sample records out.")
+@click.option("--dry-run", is_flag=True, help="Show what it would create; change nothing.")
+@pass_services
+@reports_errors
+def package_install(
+    services: Services, source: str, workspace: str | None, no_sample_data: bool, dry_run: bool
+) -> None:
+    """Install a package (a folder, an archive or a built-in name such as standard-crm)."""
+    slug = workspace or services.settings.default_workspace
+    manager = package_manager(services)
+    found = open_package(source)
+    if dry_run:
+        echo_change(manager.preview(slug, found, sample_data=not no_sample_data))
+        return
+    echo_change(manager.install(slug, found, sample_data=not no_sample_data, actor="cli"))
+
+
+@package.command("upgrade")
+@click.argument("source")
+@WORKSPACE_OPTION
+@click.option("--dry-run", is_flag=True, help="Show what it would change and the conflicts; change nothing.")
+@pass_services
+@reports_errors
+def package_upgrade(services: Services, source: str, workspace: str | None, dry_run: bool) -> None:
+    """Upgrade an installed package to the version at SOURCE, keeping what admins customised."""
+    slug = workspace or services.settings.default_workspace
+    echo_change(package_manager(services).upgrade(slug, open_package(source), actor="cli", dry_run=dry_run))
+
+
+@package.command("uninstall")
+@click.argument("name")
+@WORKSPACE_OPTION
+@click.option("--delete-data", is_flag=True, help="Also delete its objects and fields (default: keep them).")
+@click.option("--yes", is_flag=True, help="Do not ask before deleting data.")
+@pass_services
+@reports_errors
+def package_uninstall(
+    services: Services, name: str, workspace: str | None, delete_data: bool, yes: bool
+) -> None:
+    """Remove a package's workflows, roles and views; its data is exported to a file and
+    kept (or deleted with --delete-data)."""
+    slug = workspace or services.settings.default_workspace
+    if delete_data and not yes:
+        click.confirm(f"Delete every record of {name}'s objects and fields in {slug}?", abort=True)
+    done = package_manager(services).uninstall(slug, name, keep_data=not delete_data, actor="cli")
+    click.echo(f"uninstalled {name}; its records were exported to {done.export}")
+    click.echo(
+        "its objects and fields stay, as the workspace's own" if done.kept_data else "its data was deleted"
+    )
+
+
+@package.command("list")
+@WORKSPACE_OPTION
+@pass_services
+@reports_errors
+def package_list(services: Services, workspace: str | None) -> None:
+    """The installed packages: name, version, when and by whom."""
+    slug = workspace or services.settings.default_workspace
+    for p in package_manager(services).installed(slug):
+        click.echo(f"{p.name}\t{p.version}\t{p.installed_at:%Y-%m-%d %H:%M}\t{p.installed_by}")
 
 
 @main.group("schema")

@@ -12,7 +12,9 @@ an install would create without changing anything.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import importlib.metadata
+import tempfile
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -26,7 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from tessera.metadata.document import document_state, export_document
 from tessera.metadata.model import MetadataState, ObjectDef
-from tessera.metadata.packages import MANIFEST, OBJECTS, Package, satisfies
+from tessera.metadata.packages import MANIFEST, OBJECTS, Package, read_package, satisfies
 from tessera.metadata.storage import Tables
 from tessera.metadata.store import MetadataStore
 from tessera.platform.audit import record_admin_event
@@ -36,7 +38,7 @@ from tessera.platform.filtering import compile_filter
 from tessera.platform.permissions import role_from_document
 from tessera.platform.records import RecordWriter, record_from_row, record_json
 from tessera.platform.roles import delete_role, role_named, save_role
-from tessera.platform.tables import installed_packages, saved_views, workflow_versions, workflows
+from tessera.platform.tables import installed_packages, roles, saved_views, workflow_versions, workflows
 from tessera.platform.workspaces import Workspace, get_workspace
 from tessera.workflows.store import WorkflowStore
 from tessera.workflows.timers import remove_timers
@@ -108,6 +110,10 @@ class PackageUpgrade(PackageChange):
         return lines
 
 
+class PreviewDone(Exception):
+    """Raised at the end of a previewed install: its transaction rolls back."""
+
+
 @dataclass(frozen=True)
 class Uninstalled:
     package: str
@@ -138,7 +144,8 @@ class PackageManager:
 
     # -- install ------------------------------------------------------------------------
     def preview(self, workspace: str, package: Package, *, sample_data: bool = True) -> PackageChange:
-        """What :meth:`install` would do; nothing changes."""
+        """What :meth:`install` would do, every part checked (the install runs, then rolls
+        back); nothing changes."""
         return self.install(workspace, package, sample_data=sample_data, dry_run=True)
 
     def install(
@@ -189,31 +196,27 @@ class PackageManager:
             record_admin_event(
                 conn, ws.id, "package_installed", package.name, actor, after={"version": change.version}
             )
+            if dry_run:
+                raise PreviewDone
 
-        result = self.store.apply(
+        apply = functools.partial(
+            self.store.apply,
             workspace,
             merged.build,
             actor=f"{actor} (package {package.name})",
-            dry_run=dry_run,
             focus=merged.focus,
-            then=then,
         )
+        result = apply(dry_run=True)  # the plan (and every check of the data model)
+        try:
+            result = apply(then=then)
+        except PreviewDone:
+            pass
         change.applied = not dry_run
         change.objects = [o["api_name"] for o in package.objects]
         change.fields = [f"{e['object']}.{f['api_name']}" for e in package.extends for f in e["fields"]]
         change.plan = list(result.plan)
         change.metadata_version = result.version
-        if dry_run:
-            self.describe_contents(package, change, sample_data)
         return change
-
-    def describe_contents(self, package: Package, change: PackageChange, sample_data: bool) -> None:
-        change.workflows = [doc["name"] for doc in package.workflows.values()]
-        change.roles = [doc["name"] for doc in package.roles.values()]
-        change.views = [doc["name"] for doc in package.views.values()]
-        if sample_data:
-            for doc in package.data.values():
-                change.records[doc["object"]] = change.records.get(doc["object"], 0) + len(doc["records"])
 
     def write_contents(
         self,
@@ -988,3 +991,203 @@ class UpgradeMerge:
             if value is not MISSING:
                 merged.append(value)
         return merged
+
+
+# -- a workspace's own work as a package ---------------------------------------------------------
+@dataclass
+class ExportedPackage:
+    folder: Path
+    #: what the package cannot ship as it is (fix these before publishing it)
+    warnings: list[str] = field(default_factory=list)
+
+
+def export_as_package(
+    engine: Engine, workspace: str, folder: Path, *, name: str, namespace: str, version: str = "1.0.0"
+) -> ExportedPackage:
+    """Write the workspace's own customisations — objects no package owns, fields added to
+    packages' objects, workflows, custom roles and saved views that came with no package —
+    as a package folder depending on the installed packages it builds on."""
+    with engine.connect() as conn:
+        ws = get_workspace(conn, workspace)
+        packages = installed_in(conn, ws)
+        state = MetadataStore(engine).state(workspace)
+        owned_objects = {i for p in packages for i in p.owned.get("objects", [])}
+        owned_fields = {i for p in packages for i in p.owned.get("fields", [])}
+        owned_names = {
+            kind: {n for p in packages for n in p.owned.get(kind, [])}
+            for kind in ("workflows", "roles", "views")
+        }
+        package_fields = {
+            (o["api_name"], f["api_name"])
+            for p in packages
+            for o in p.content.get("objects", [])
+            for f in o.get("fields", [])
+        }
+        object_package = {oid: p for p in packages for oid in p.owned.get("objects", [])}
+        exported = without_ids(export_document(state)["objects"])
+        objects, extends, needs, warnings = [], [], set(), []
+        for obj, entry in zip(state.objects, exported, strict=True):
+            if str(obj.id) not in owned_objects:
+                objects.append(entry)
+                continue
+            needs.add(object_package[str(obj.id)].name)
+            added = [
+                f
+                for f, fld in zip(entry["fields"], obj.fields, strict=True)
+                if (obj.api_name, fld.api_name) not in package_fields and str(fld.id) not in owned_fields
+            ]
+            if added:
+                extends.append({"object": obj.api_name, "fields": added})
+                warnings += [
+                    f"field {obj.api_name}.{f['api_name']} extends a package's object: rename it "
+                    f"{namespace}_{f['api_name']} before shipping"
+                    for f in added
+                    if not f["api_name"].startswith(f"{namespace}_")
+                ]
+        for entry in objects:
+            for fld in entry["fields"]:
+                target = fld.get("options", {}).get("target_object")
+                for p in packages:
+                    if target in {o["api_name"] for o in p.content.get("objects", [])}:
+                        needs.add(p.name)
+        workflow_documents = [
+            dict(definition)
+            for (workflow_name,) in conn.execute(
+                sa.select(workflows.c.name).where(workflows.c.workspace_id == ws.id)
+            )
+            if workflow_name not in owned_names["workflows"]
+            and (definition := active_definition(conn, ws, workflow_name)) is not None
+        ]
+        role_documents = [
+            r.as_document()
+            for r in (role_named(conn, ws.id, n) for n in custom_role_names(conn, ws))
+            if r is not None and r.name not in owned_names["roles"]
+        ]
+        view_documents = [
+            dict(r.definition)
+            for r in conn.execute(
+                sa.select(saved_views.c.definition).where(
+                    saved_views.c.workspace_id == ws.id, saved_views.c.package.is_(None)
+                )
+            )
+        ]
+    versions = {p.name: Version(p.version) for p in packages}
+    manifest = {
+        "name": name,
+        "version": version,
+        "namespace": namespace,
+        "label": name.replace("-", " ").title(),
+        "description": f"Exported from the workspace '{workspace}'.",
+        "tessera": f">={Version(TESSERA_VERSION).base_version}",
+        "dependencies": {n: f">={versions[n]},<{versions[n].major + 1}" for n in sorted(needs)},
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def write(relative: str, document: Any) -> None:
+        target = folder / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
+
+    write(MANIFEST, manifest)
+    write(OBJECTS, {"objects": objects, "extends": extends})
+    for document in workflow_documents:
+        if document.get("settings", {}).pop("run_as", None):
+            warnings.append(
+                f"workflow {document['name']}: run_as names a user of this workspace; it was left out"
+            )
+        write(f"workflows/{document['name']}.yaml", document)
+    for document in role_documents:
+        write(f"roles/{document['name']}.yaml", document)
+    for document in view_documents:
+        write(f"views/{document['name']}.yaml", document)
+    return ExportedPackage(folder, warnings)
+
+
+def custom_role_names(conn: Connection, ws: Workspace) -> list[str]:
+    return list(
+        conn.execute(
+            sa.select(roles.c.name).where(roles.c.workspace_id == ws.id).order_by(roles.c.name)
+        ).scalars()
+    )
+
+
+# -- finding and checking packages ---------------------------------------------------------------
+#: the packages that come with Tessera (a source checkout or an editable install)
+BUILTIN_PACKAGES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def find_package(name: str, search: list[Path]) -> Package | None:
+    """The package named ``name`` in one of the ``search`` folders (a sub-folder holding
+    its manifest), or ``None``."""
+    for folder in search:
+        if not folder.is_dir():
+            continue
+        for candidate in sorted(p for p in folder.iterdir() if (p / MANIFEST).is_file()):
+            manifest = yaml.safe_load((candidate / MANIFEST).read_text()) or {}
+            if isinstance(manifest, Mapping) and manifest.get("name") == name:
+                return read_package(candidate)
+    return None
+
+
+def open_package(source: str, search: list[Path] | None = None) -> Package:
+    """A package from a folder, a ``.zip``, or the name of a built-in package."""
+    path = Path(source)
+    if path.exists():
+        return read_package(path)
+    found = find_package(source, search if search is not None else [BUILTIN_PACKAGES])
+    if found is None:
+        raise TesseraError.single(
+            "UNKNOWN_PACKAGE",
+            f"{source} is neither a package folder, an archive, nor a built-in package.",
+            (),
+        )
+    return found
+
+
+def with_dependencies(package: Package, search: list[Path]) -> list[Package]:
+    """The packages to install for ``package``, dependencies first."""
+    ordered: list[Package] = []
+
+    def visit(current: Package, trail: tuple[str, ...]) -> None:
+        for name, spec in current.dependencies.items():
+            if name in trail:
+                raise TesseraError.single(
+                    "INVALID_PACKAGE",
+                    f"Dependency cycle: {' → '.join((*trail, name))}.",
+                    (MANIFEST, "dependencies"),
+                )
+            if any(p.name == name for p in ordered):
+                continue
+            found = find_package(name, search)
+            if found is None or not satisfies(found.version, spec):
+                raise TesseraError.single(
+                    "DEPENDENCY_MISSING",
+                    f"{current.name} needs {name} {spec}; none was found in {', '.join(map(str, search))}.",
+                    (MANIFEST, "dependencies", name),
+                )
+            visit(found, (*trail, name))
+            ordered.append(found)
+
+    visit(package, (package.name,))
+    return [*ordered, package]
+
+
+def check_package(package: Package, search: list[Path]) -> PackageChange:
+    """Install ``package`` (after its dependencies, found in ``search``) into a throwaway
+    database: every part is checked as a real install checks it."""
+    from tessera.platform import migrate
+    from tessera.platform.database import create_engine
+    from tessera.platform.workspaces import WorkspaceService
+
+    with tempfile.TemporaryDirectory() as scratch:
+        engine = create_engine(f"sqlite:///{Path(scratch) / 'check.db'}")
+        try:
+            migrate.upgrade(engine)
+            WorkspaceService(engine).create("check")
+            manager = PackageManager(engine, export_dir=Path(scratch))
+            *dependencies, _ = with_dependencies(package, search)
+            for dependency in dependencies:
+                manager.install("check", dependency, sample_data=False)
+            return manager.install("check", package)
+        finally:
+            engine.dispose()
