@@ -143,6 +143,21 @@ def initialize(services: Services) -> None:
         f"database ready; default workspace '{workspace.slug}' (metadata version "
         f"{workspace.metadata_version})"
     )
+    install_starter(services, workspace.slug, workspace.metadata_version)
+
+
+def install_starter(services: Services, workspace: str, metadata_version: int) -> None:
+    """A new, empty default workspace gets the starter package (TESSERA_STARTER_PACKAGE),
+    with its sample records unless TESSERA_DEMO_DATA is false."""
+    settings = services.settings
+    manager = package_manager(services)
+    if not settings.starter_package or metadata_version != 0 or manager.installed(workspace):
+        return
+    starter = open_package(settings.starter_package)
+    click.echo(
+        f"installing {starter.name} {starter.version}{' with demo data' if settings.demo_data else ''}…"
+    )
+    echo_change(manager.install(workspace, starter, sample_data=settings.demo_data, actor="tessera init"))
 
 
 def show_first_admin(services: Services, workspace: str) -> None:

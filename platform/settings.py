@@ -36,6 +36,8 @@ class Settings:
     rate_limit_url: str = "memory://"
     rate_limit_per_minute: int = 600
     login_attempts_per_15_minutes: int = 10
+    starter_package: str = "standard-crm"
+    demo_data: bool = True
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -63,6 +65,8 @@ class Settings:
             rate_limit_url=env.get("TESSERA_RATE_LIMIT_URL", "memory://"),
             rate_limit_per_minute=int(env.get("TESSERA_RATE_LIMIT_PER_MINUTE", "600")),
             login_attempts_per_15_minutes=int(env.get("TESSERA_LOGIN_ATTEMPTS_PER_15_MINUTES", "10")),
+            starter_package=env.get("TESSERA_STARTER_PACKAGE", "standard-crm").strip(),
+            demo_data=env.get("TESSERA_DEMO_DATA", "true").lower() in ("1", "true", "yes"),
         )
 
     def describe(self) -> list[tuple[str, str, str]]:
@@ -108,4 +112,7 @@ SETTING_HELP = {
     "0 turns the limit off (default: 600)",
     "login_attempts_per_15_minutes": "failed logins per email (in a workspace) and per client address in "
     "15 minutes before 429 LOGIN_THROTTLED; 0 turns throttling off (default: 10)",
+    "starter_package": "package installed into the default workspace when it is created: a built-in "
+    "name, a folder or an archive; empty for none (default: standard-crm)",
+    "demo_data": "install the starter package's sample records too (default: true)",
 }

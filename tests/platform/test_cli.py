@@ -36,7 +36,11 @@ def tessera(database_url: str, workspace: str) -> Tessera:
     """Runs the CLI against the test database, with the test workspace as default."""
     runner = CliRunner()
 
-    env = {"TESSERA_DATABASE_URL": database_url, "TESSERA_DEFAULT_WORKSPACE": workspace}
+    env = {
+        "TESSERA_DATABASE_URL": database_url,
+        "TESSERA_DEFAULT_WORKSPACE": workspace,
+        "TESSERA_STARTER_PACKAGE": "",  # the tests make their own models
+    }
 
     def run(*args: str, expect: int = 0) -> Result:
         result = runner.invoke(main, list(args), env=env)
@@ -291,3 +295,46 @@ def test_user_create_refuses_an_unknown_role_or_a_blank_team(tessera):
     )
     assert blank.exit_code == 1 and "error [INVALID_TEAM] at team:" in blank.output
     assert "ada@example.com" not in tessera("user", "list").output
+
+
+def test_a_package_goes_from_scaffold_to_install_and_out(tessera, tmp_path):
+    assert "created" in tessera("package", "new", "field-service", "--dir", str(tmp_path)).output
+    folder = tmp_path / "field-service"
+    assert tessera("package", "validate", str(folder)).output.strip() == "field-service 0.1.0 is valid"
+    built = tessera("package", "build", str(folder), "--out", str(tmp_path)).output
+    assert built.strip() == f"built {tmp_path / 'field-service-0.1.0.zip'}"
+    preview = tessera("package", "install", str(tmp_path / "field-service-0.1.0.zip"), "--dry-run").output
+    assert preview.splitlines()[:2] == ["Would install field-service 0.1.0", "  objects: fieldservice_item"]
+    assert tessera("package", "list").output == ""
+    assert "Installed field-service 0.1.0" in tessera("package", "install", str(folder)).output
+    assert tessera("package", "list").output.split("\t")[:2] == ["field-service", "0.1.0"]
+    error = tessera("package", "install", str(folder), expect=1).output
+    assert "error [PACKAGE_INSTALLED] at package.yaml.name" in error
+    out = tessera("package", "uninstall", "field-service", "--delete-data", "--yes").output
+    assert "its data was deleted" in out and tessera("package", "list").output == ""
+
+
+def test_the_builtin_packages_are_valid(tessera):
+    assert tessera("package", "validate", "standard-crm").output.strip() == "standard-crm 1.0.0 is valid"
+    out = tessera("package", "validate", "saas-subscriptions").output
+    assert out.strip() == "saas-subscriptions 1.0.0 is valid"  # its dependency found among the built-in ones
+
+
+def test_a_workspace_customisations_become_a_package(tessera, model_file, tmp_path):
+    tessera("metadata", "apply", str(model_file))
+    folder = tmp_path / "acme-model"
+    out = tessera("metadata", "export", "--as-package", str(folder), "--namespace", "acme").output
+    assert f"wrote {folder}" in out
+    manifest = yaml.safe_load((folder / "package.yaml").read_text())
+    assert (manifest["name"], manifest["namespace"], manifest["dependencies"]) == ("acme-model", "acme", {})
+    assert tessera("package", "validate", str(folder)).output.strip() == "acme-model 1.0.0 is valid"
+
+
+def test_init_installs_the_starter_package_into_a_new_workspace(tessera, workspace_factory, database_url):
+    slug = workspace_factory()
+    env = {**tessera.env, "TESSERA_DEFAULT_WORKSPACE": slug, "TESSERA_STARTER_PACKAGE": "standard-crm"}
+    result = CliRunner().invoke(main, ["init"], env={**env, "TESSERA_DEMO_DATA": "false"})
+    assert result.exit_code == 0, result.output
+    assert "Installed standard-crm 1.0.0" in result.output and "sample records" not in result.output
+    again = CliRunner().invoke(main, ["init"], env=env)
+    assert "installing" not in again.output  # once, into an empty workspace only

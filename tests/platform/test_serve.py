@@ -19,6 +19,7 @@ def free_port() -> int:
 
 
 def test_serve_initialises_an_empty_data_dir_and_answers(tmp_path: Path):
+    """What `make run` does on a fresh machine."""
     port = free_port()
     env = {**os.environ, "TESSERA_DATA_DIR": str(tmp_path / "var"), "TESSERA_PORT": str(port)}
     env.pop("TESSERA_DATABASE_URL", None)
@@ -50,7 +51,14 @@ def test_serve_initialises_an_empty_data_dir_and_answers(tmp_path: Path):
             json=query,
             headers={"Authorization": f"Bearer {credentials['api key']}"},
         )
-        assert answer.json() == {"data": {"workspace": {"slug": "default", "metadataVersion": 0}}}
+        # ... and installed the standard CRM with its demo data.
+        assert answer.json() == {"data": {"workspace": {"slug": "default", "metadataVersion": 1}}}
+        counted = httpx.post(
+            f"{base}/graphql",
+            json={"query": "{ companies { totalCount } deals { totalCount } }"},
+            headers={"Authorization": f"Bearer {credentials['api key']}"},
+        )
+        assert counted.json() == {"data": {"companies": {"totalCount": 40}, "deals": {"totalCount": 80}}}
         login = httpx.post(
             f"{base}/auth/login", json={"email": credentials["login"], "password": credentials["password"]}
         )
