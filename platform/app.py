@@ -65,6 +65,7 @@ class MetadataGraphQL(GraphQL[MetadataContext, None]):
             runner=self.runner,
             access=principal.access if principal else Access(NOBODY),
             may_introspect=may_introspect(self.settings, principal),
+            export_dir=self.settings.data_dir / "exports",
         )
 
 

@@ -1191,3 +1191,20 @@ def check_package(package: Package, search: list[Path]) -> PackageChange:
             return manager.install("check", package)
         finally:
             engine.dispose()
+
+
+@dataclass(frozen=True)
+class SavedView:
+    name: str
+    object: str
+    definition: Mapping[str, Any]
+    package: str | None
+
+
+def saved_views_of(engine: Engine, workspace: str, object_name: str | None = None) -> list[SavedView]:
+    with engine.connect() as conn:
+        ws = get_workspace(conn, workspace)
+        query = sa.select(saved_views).where(saved_views.c.workspace_id == ws.id).order_by(saved_views.c.name)
+        if object_name is not None:
+            query = query.where(saved_views.c.object_api_name == object_name)
+        return [SavedView(r.name, r.object_api_name, r.definition, r.package) for r in conn.execute(query)]

@@ -4,10 +4,14 @@ configured default workspace)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import tempfile
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import strawberry
@@ -19,27 +23,40 @@ from strawberry.types import Info
 from tessera.metadata import changes
 from tessera.metadata.changes import Edit
 from tessera.metadata.model import MetadataState
+from tessera.metadata.packages import Package, read_package
 from tessera.metadata.store import MetadataStore
-from tessera.platform.audit import record_history_of
+from tessera.platform.audit import AdminEventFilter, admin_events, record_history_of
 from tessera.platform.errors import PathPart, TesseraError
+from tessera.platform.packages import (
+    BUILTIN_PACKAGES,
+    PackageChange,
+    PackageManager,
+    find_package,
+    saved_views_of,
+)
 from tessera.platform.permissions import SYSTEM_ACCESS, Access, visible_state
 from tessera.platform.roles import RoleStore
 from tessera.platform.workspaces import WorkspaceService
 from tessera.schema.errors import MaskUnexpectedErrors, QuietSchema, error_payload, to_graphql_error
 from tessera.schema.introspection import IntrospectionByRole
 from tessera.schema.metadata_types import (
+    AdminEventType,
     CreateFieldInput,
     CreateObjectInput,
     DeleteFieldInput,
     DeleteObjectInput,
     FieldTypeInfo,
+    InstalledPackageType,
     MetadataChange,
     MetadataChangeResult,
     ObjectType,
+    PackageChangeType,
+    PackageUninstallType,
     RecordHistoryEntryType,
     RecordHistoryFilter,
     ReorderFieldsInput,
     RoleType,
+    SavedViewType,
     UpdateFieldInput,
     UpdateObjectInput,
     WorkflowRunFilter,
@@ -71,6 +88,12 @@ class MetadataContext:
     access: Access = SYSTEM_ACCESS
     #: whether __schema and __type are answered (TESSERA_INTROSPECTION)
     may_introspect: bool = True
+    #: where uninstalled packages' records are exported
+    export_dir: Path = Path("var") / "exports"
+
+    @property
+    def packages(self) -> PackageManager:
+        return PackageManager(self.store.engine, store=self.store, export_dir=self.export_dir)
 
 
 async def call(function: Callable[[], T]) -> T:
@@ -95,12 +118,20 @@ async def call_with_document(argument: str, function: Callable[[], T]) -> T:
         raise GraphQLError(payload["message"], extensions=payload["extensions"]) from exc
 
 
+def as_utc(instant: dt.datetime | None) -> dt.datetime | None:
+    """An instant given without an offset is UTC."""
+    if instant is None or instant.tzinfo is not None:
+        return instant
+    return instant.replace(tzinfo=dt.UTC)
+
+
 def context(info: Info[MetadataContext, Any]) -> MetadataContext:
     return info.context
 
 
 CAPABILITY_WORK = {
     "manage_data_model": "change the data model",
+    "manage_packages": "install, upgrade or uninstall packages",
     "manage_workflows": "manage workflows",
     "manage_users": "manage users and roles",
 }
@@ -232,6 +263,44 @@ class Query:
             )
         )
         return [MetadataChange.of(e) for e in entries]
+
+    @strawberry.field(
+        description="Admin work (roles, users, API keys, packages), newest first. Needs manage_users."
+    )
+    async def admin_events(
+        self,
+        info: Info[MetadataContext, Any],
+        kind: str | None = None,
+        subject: str | None = None,
+        actor: str | None = None,
+        after: dt.datetime | None = None,
+        before: dt.datetime | None = None,
+        limit: int = 100,
+    ) -> list[AdminEventType]:
+        ctx = admin_context(info, "manage_users")
+        where = AdminEventFilter(kind, subject, actor, as_utc(after), as_utc(before))
+        events = await call(
+            lambda: admin_events(ctx.store.engine, ctx.workspace, where, limit=max(1, min(limit, 1000)))
+        )
+        return [AdminEventType.of(e) for e in events]
+
+    @strawberry.field(description="The packages installed in the workspace, oldest first.")
+    async def installed_packages(self, info: Info[MetadataContext, Any]) -> list[InstalledPackageType]:
+        ctx = context(info)
+        return [InstalledPackageType.of(p) for p in await call(lambda: ctx.packages.installed(ctx.workspace))]
+
+    @strawberry.field(description="Saved views (of one object when named), by name.")
+    async def saved_views(
+        self,
+        info: Info[MetadataContext, Any],
+        object: str | None = None,  # noqa: A002 - the API's name for it
+    ) -> list[SavedViewType]:
+        ctx = context(info)
+        views = await call(lambda: saved_views_of(ctx.store.engine, ctx.workspace, object))
+        return [
+            SavedViewType(name=v.name, object=v.object, definition=JSON(v.definition), package=v.package)
+            for v in views
+        ]
 
     @strawberry.field(description="Every role of the workspace: the built-in ones, then the custom ones.")
     async def roles(self, info: Info[MetadataContext, Any]) -> list[RoleType]:
@@ -473,8 +542,104 @@ class RoleMutation:
         return True
 
 
+PackageSource = Annotated[
+    str | None, strawberry.argument(description="The name of a built-in package (standard-crm, …).")
+]
+PackageArchive = Annotated[
+    str | None, strawberry.argument(description="A package archive (.zip), base64-encoded.")
+]
+
+
+def package_argument(archive: str | None) -> str:
+    """The argument a package's problems are under (their paths go on into its files)."""
+    return "source" if archive is None else "archive"
+
+
+def package_from(source: str | None, archive: str | None) -> Package:
+    """The package an API call names: a built-in one, or an uploaded archive."""
+    if (source is None) == (archive is None):
+        raise TesseraError.single(
+            "INVALID_INPUT", "Give source (a built-in package) or archive, one of them.", ()
+        )
+    if source is not None:
+        found = find_package(source, [BUILTIN_PACKAGES])
+        if found is None:
+            raise TesseraError.single(
+                "UNKNOWN_PACKAGE", f"There is no built-in package '{source}'.", ("source",)
+            )
+        return found
+    try:
+        data = base64.b64decode(archive or "", validate=True)
+    except binascii.Error:
+        raise TesseraError.single("INVALID_PACKAGE", "archive is not base64.", ("archive",)) from None
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "package.zip"
+        path.write_bytes(data)
+        return read_package(path)
+
+
 @strawberry.type
-class FullMutation(Mutation, WorkflowMutation, RoleMutation):
+class PackageMutation:
+    @strawberry.mutation(
+        description="Install a package: all of it or nothing. dryRun: what it would create, every part "
+        "checked, nothing changed. Needs manage_packages."
+    )
+    async def install_package(
+        self,
+        info: Info[MetadataContext, Any],
+        source: PackageSource = None,
+        archive: PackageArchive = None,
+        sample_data: bool = True,
+        dry_run: DryRun = False,
+    ) -> PackageChangeType:
+        ctx = admin_context(info, "manage_packages")
+
+        def install() -> PackageChange:
+            package = package_from(source, archive)
+            if dry_run:
+                return ctx.packages.preview(ctx.workspace, package, sample_data=sample_data)
+            return ctx.packages.install(ctx.workspace, package, sample_data=sample_data, actor=ctx.actor)
+
+        return PackageChangeType.of(await call_with_document(package_argument(archive), install))
+
+    @strawberry.mutation(
+        description="Upgrade an installed package, keeping what admins customised (conflicts are "
+        "listed). Needs manage_packages."
+    )
+    async def upgrade_package(
+        self,
+        info: Info[MetadataContext, Any],
+        source: PackageSource = None,
+        archive: PackageArchive = None,
+        dry_run: DryRun = False,
+    ) -> PackageChangeType:
+        ctx = admin_context(info, "manage_packages")
+        change = await call_with_document(
+            package_argument(archive),
+            lambda: ctx.packages.upgrade(
+                ctx.workspace, package_from(source, archive), actor=ctx.actor, dry_run=dry_run
+            ),
+        )
+        return PackageChangeType.of(change)
+
+    @strawberry.mutation(
+        description="Remove a package's workflows, roles and views; its records are exported to a file "
+        "on the server, and its objects and fields kept unless deleteData. Needs manage_packages."
+    )
+    async def uninstall_package(
+        self, info: Info[MetadataContext, Any], name: str, delete_data: bool = False
+    ) -> PackageUninstallType:
+        ctx = admin_context(info, "manage_packages")
+        done = await call(
+            lambda: ctx.packages.uninstall(ctx.workspace, name, keep_data=not delete_data, actor=ctx.actor)
+        )
+        return PackageUninstallType(
+            package=done.package, kept_data=done.kept_data, export=str(done.export) if done.export else None
+        )
+
+
+@strawberry.type
+class FullMutation(Mutation, WorkflowMutation, RoleMutation, PackageMutation):
     pass
 
 

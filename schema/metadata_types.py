@@ -13,7 +13,8 @@ from tessera.metadata.fields import FIELD_TYPES, field_type
 from tessera.metadata.model import FieldDef, MetadataState, ObjectDef
 from tessera.metadata.plan import DataLoss
 from tessera.metadata.store import ApplyResult, ChangeLogEntry
-from tessera.platform.audit import HistoryEntry, HistoryFilter
+from tessera.platform.audit import AdminEvent, HistoryEntry, HistoryFilter
+from tessera.platform.packages import InstalledPackage, PackageChange, PackageUpgrade
 from tessera.platform.permissions import Role
 from tessera.platform.workspaces import Workspace
 from tessera.workflows.store import RunFilter, WorkflowRun, WorkflowVersion
@@ -288,6 +289,113 @@ class RoleType:
             built_in=role.builtin,
             document=JSON(role.as_document()),
         )
+
+
+@strawberry.type(name="InstalledPackage", description="A package installed in the workspace.")
+class InstalledPackageType:
+    name: str
+    version: str
+    installed_at: dt.datetime
+    installed_by: str
+    dependencies: JSON = strawberry.field(description="name → version range")
+    owned: JSON = strawberry.field(description="objects and fields (ids), workflows, roles and views (names)")
+
+    @classmethod
+    def of(cls, package: InstalledPackage) -> InstalledPackageType:
+        return cls(
+            name=package.name,
+            version=package.version,
+            installed_at=package.installed_at,
+            installed_by=package.installed_by,
+            dependencies=JSON(package.dependencies),
+            owned=JSON(dict(package.owned)),
+        )
+
+
+@strawberry.type(name="PackageChange", description="What an install or upgrade did (or, dry run, would do).")
+class PackageChangeType:
+    package: str
+    version: str
+    applied: bool
+    from_version: str | None = strawberry.field(description="an upgrade: the version it replaced")
+    objects: list[str]
+    fields: list[str] = strawberry.field(description="object.field")
+    workflows: list[str]
+    roles: list[str]
+    views: list[str]
+    records: JSON = strawberry.field(description="sample records created, by object")
+    plan: JSON = strawberry.field(description="the metadata change's steps: description, destructive, sql")
+    conflicts: JSON = strawberry.field(
+        description="an upgrade: where the admin and the new version changed the same thing "
+        "[{code, message, path}]; the admin's value was kept"
+    )
+    kept: list[str] = strawberry.field(description="an upgrade: what the new version dropped, left as it is")
+    metadata_version: int
+
+    @classmethod
+    def of(cls, change: PackageChange) -> PackageChangeType:
+        upgrade = change if isinstance(change, PackageUpgrade) else None
+        return cls(
+            package=change.package,
+            version=change.version,
+            applied=change.applied,
+            from_version=upgrade.from_version if upgrade else None,
+            objects=change.objects,
+            fields=change.fields,
+            workflows=change.workflows,
+            roles=change.roles,
+            views=change.views,
+            records=JSON(change.records),
+            plan=JSON(change.plan),
+            conflicts=JSON(
+                [{"code": c.code, "message": c.message, "path": list(c.path)} for c in upgrade.conflicts]
+                if upgrade
+                else []
+            ),
+            kept=upgrade.kept if upgrade else [],
+            metadata_version=change.metadata_version,
+        )
+
+
+@strawberry.type(name="PackageUninstall", description="What an uninstall did.")
+class PackageUninstallType:
+    package: str
+    kept_data: bool = strawberry.field(description="its objects and fields stay, as the workspace's own")
+    export: str | None = strawberry.field(description="the file on the server its records were exported to")
+
+
+@strawberry.type(name="AdminEvent", description="Admin work: roles, users, API keys, packages.")
+class AdminEventType:
+    kind: str = strawberry.field(
+        description="role_saved, role_deleted, user_created, user_changed, user_password_set, "
+        "api_key_created, api_key_revoked, package_installed, package_upgraded, package_uninstalled"
+    )
+    subject: str = strawberry.field(
+        description="a role's name, a user's email, an API key's or package's name"
+    )
+    actor: str
+    at: dt.datetime
+    before: JSON | None
+    after: JSON | None
+
+    @classmethod
+    def of(cls, event: AdminEvent) -> AdminEventType:
+        return cls(
+            kind=event.kind,
+            subject=event.subject,
+            actor=event.actor,
+            at=event.at,
+            before=None if event.before is None else JSON(event.before),
+            after=None if event.after is None else JSON(event.after),
+        )
+
+
+@strawberry.type(name="SavedView", description="A named filter, sort and columns over an object's records.")
+class SavedViewType:
+    name: str
+    object: str
+    definition: JSON
+    package: str | None = strawberry.field(description="the package it came with")
 
 
 # -- inputs --------------------------------------------------------------------------
