@@ -3,6 +3,8 @@
 - ``schema/metadata.graphql``: the SDL of the metadata API;
 - ``schema/example-crm.graphql``: the SDL of the record API for the example CRM model
   (``docs/examples/crm.yaml``), so a change to the generated schema shows in review;
+- ``schema/standard-crm.graphql``: the SDL of the record API of a workspace with the
+  standard CRM package (``templates/standard-crm``) installed;
 - ``metadata/schemas/metadata-document.schema.json``: the JSON Schema of metadata documents;
 - ``metadata/schemas/filter.schema.json``: the JSON Schema of the filter language;
 - ``workflows/schemas/workflow.schema.json``: the JSON Schema of workflow documents;
@@ -27,9 +29,10 @@ from tessera.metadata.document import SCHEMA_PATH, document_schema, document_sta
 from tessera.metadata.filters import GENERIC_FILTER_SCHEMA
 from tessera.metadata.model import MetadataState
 from tessera.metadata.packages import SCHEMA_PATH as PACKAGE_SCHEMA_PATH
-from tessera.metadata.packages import package_schema
+from tessera.metadata.packages import package_schema, read_package
 from tessera.metadata.storage import Namespace
 from tessera.metadata.validation import check_state
+from tessera.platform.packages import PackageMerge
 from tessera.platform.roles import SCHEMA_PATH as ROLE_SCHEMA_PATH
 from tessera.platform.roles import role_schema
 from tessera.schema.metadata_api import build_metadata_schema
@@ -41,6 +44,8 @@ ROOT = Path(__file__).parent.parent
 SDL_PATH = ROOT / "schema" / "metadata.graphql"
 EXAMPLE_MODEL_PATH = ROOT / "docs" / "examples" / "crm.yaml"
 EXAMPLE_SDL_PATH = ROOT / "schema" / "example-crm.graphql"
+STANDARD_CRM_PATH = ROOT / "templates" / "standard-crm"
+STANDARD_SDL_PATH = ROOT / "schema" / "standard-crm.graphql"
 FILTER_SCHEMA_PATH = SCHEMA_PATH.parent / "filter.schema.json"
 
 
@@ -56,6 +61,13 @@ def example_record_sdl() -> str:
     state = document_state(load_document(EXAMPLE_MODEL_PATH.read_text()), MetadataState((), 0))
     check_state(state)
     return print_schema(build_record_schema("example", state, Namespace("example", "sqlite")).schema) + "\n"
+
+
+def standard_crm_sdl() -> str:
+    package = read_package(STANDARD_CRM_PATH)
+    state = PackageMerge(package).build(MetadataState((), 0))
+    check_state(state)
+    return print_schema(build_record_schema("standard", state, Namespace("standard", "sqlite")).schema) + "\n"
 
 
 def filter_schema_json() -> str:
@@ -84,6 +96,8 @@ ARTIFACTS: dict[Path, Callable[[], str]] = {
 }
 if EXAMPLE_MODEL_PATH.exists():  # a source checkout (the docs are not in the wheel)
     ARTIFACTS[EXAMPLE_SDL_PATH] = example_record_sdl
+if STANDARD_CRM_PATH.exists():
+    ARTIFACTS[STANDARD_SDL_PATH] = standard_crm_sdl
 
 
 def stale_artifacts() -> list[Path]:
