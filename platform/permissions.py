@@ -111,6 +111,25 @@ class Role:
         """Every operation on every record and field: nothing to check or hide."""
         return not self.objects and self.other_objects == EVERYTHING
 
+    def covers(self, other: Role) -> bool:
+        """Whether ``other`` allows nothing this role does not: who may give roles to users
+        and keys gives only those (no one hands out more than they have)."""
+        if not other.capabilities <= self.capabilities:
+            return False
+        names = {*self.objects, *other.objects}
+        pairs = [(self.grant(n), other.grant(n)) for n in names] + [(self.other_objects, other.other_objects)]
+        for mine, theirs in pairs:
+            if not theirs.operations <= mine.operations:
+                return False
+            if theirs.operations and RECORD_ACCESS.index(theirs.access) > RECORD_ACCESS.index(mine.access):
+                return False
+            for field_name in {*mine.fields, *theirs.fields}:
+                if FIELD_ACCESS.index(theirs.field_access(field_name)) > FIELD_ACCESS.index(
+                    mine.field_access(field_name)
+                ):
+                    return False
+        return True
+
     @cached_property
     def fingerprint(self) -> str:
         """The same for two roles that allow the same (roles are not hashable)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -112,9 +113,14 @@ def load_role_document(text: str) -> Any:
         raise TesseraError.single("INVALID_DOCUMENT", f"Not valid YAML or JSON: {exc}") from None
 
 
+@cache
+def role_validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(role_schema())
+
+
 def role_problems(document: Any, state: MetadataState) -> list[Problem]:
     """Everything wrong with a role document: its shape, then the objects and fields it names."""
-    validator = jsonschema.Draft202012Validator(role_schema())
+    validator = role_validator()
     problems = [
         Problem("INVALID_ROLE", error.message, tuple(error.absolute_path))
         for error in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))

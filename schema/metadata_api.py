@@ -9,10 +9,10 @@ import binascii
 import datetime as dt
 import tempfile
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 import strawberry
 from graphql import GraphQLError
@@ -26,7 +26,8 @@ from tessera.metadata.model import MetadataState
 from tessera.metadata.packages import Package, read_package
 from tessera.metadata.store import MetadataStore
 from tessera.platform.audit import AdminEventFilter, admin_events, record_history_of
-from tessera.platform.errors import PathPart, TesseraError
+from tessera.platform.errors import NotFound, PathPart, TesseraError
+from tessera.platform.identity import ApiKey, IdentityService, User
 from tessera.platform.packages import (
     BUILTIN_PACKAGES,
     PackageChange,
@@ -34,13 +35,14 @@ from tessera.platform.packages import (
     find_package,
     saved_views_of,
 )
-from tessera.platform.permissions import SYSTEM_ACCESS, Access, visible_state
-from tessera.platform.roles import RoleStore
+from tessera.platform.permissions import SYSTEM_ACCESS, Access, Role, role_from_document, visible_state
+from tessera.platform.roles import RoleStore, role_validator
 from tessera.platform.workspaces import WorkspaceService
 from tessera.schema.errors import MaskUnexpectedErrors, QuietSchema, error_payload, to_graphql_error
 from tessera.schema.introspection import IntrospectionByRole
 from tessera.schema.metadata_types import (
     AdminEventType,
+    ApiKeyType,
     CreateFieldInput,
     CreateObjectInput,
     DeleteFieldInput,
@@ -49,6 +51,7 @@ from tessera.schema.metadata_types import (
     InstalledPackageType,
     MetadataChange,
     MetadataChangeResult,
+    NewApiKeyType,
     ObjectType,
     PackageChangeType,
     PackageUninstallType,
@@ -59,6 +62,7 @@ from tessera.schema.metadata_types import (
     SavedViewType,
     UpdateFieldInput,
     UpdateObjectInput,
+    UserType,
     WorkflowRunFilter,
     WorkflowRunType,
     WorkflowVersionType,
@@ -90,6 +94,10 @@ class MetadataContext:
     may_introspect: bool = True
     #: where uninstalled packages' records are exported
     export_dir: Path = Path("var") / "exports"
+
+    @property
+    def identity(self) -> IdentityService:
+        return IdentityService(self.store.engine)
 
     @property
     def packages(self) -> PackageManager:
@@ -130,6 +138,7 @@ def context(info: Info[MetadataContext, Any]) -> MetadataContext:
 
 
 CAPABILITY_WORK = {
+    "manage_api_keys": "manage API keys",
     "manage_data_model": "change the data model",
     "manage_packages": "install, upgrade or uninstall packages",
     "manage_workflows": "manage workflows",
@@ -145,6 +154,21 @@ def admin_context(info: Info[MetadataContext, Any], capability: str = "manage_da
     except TesseraError as exc:
         raise to_graphql_error(exc) from exc
     return ctx
+
+
+def may_give(ctx: MetadataContext, role: Role) -> None:
+    """Refuse to hand out (or define) a role that allows more than the caller's."""
+    if not ctx.access.role.covers(role):
+        raise TesseraError.single(
+            "FORBIDDEN",
+            f"Your role ({ctx.access.role.name}) may not give the role '{role.name}': "
+            "it allows more than yours.",
+            ("role",),
+        )
+
+
+def may_give_named(ctx: MetadataContext, name: str) -> None:
+    may_give(ctx, RoleStore(ctx.store.engine).role(ctx.workspace, name))
 
 
 def seen_state(ctx: MetadataContext, state: MetadataState) -> MetadataState:
@@ -283,6 +307,18 @@ class Query:
             lambda: admin_events(ctx.store.engine, ctx.workspace, where, limit=max(1, min(limit, 1000)))
         )
         return [AdminEventType.of(e) for e in events]
+
+    @strawberry.field(description="The workspace's users, by email. Needs manage_users.")
+    async def users(self, info: Info[MetadataContext, Any]) -> list[UserType]:
+        ctx = admin_context(info, "manage_users")
+        return [UserType.of(u) for u in await call(lambda: ctx.identity.users(ctx.workspace))]
+
+    @strawberry.field(
+        description="The workspace's API keys, oldest first (never their secrets). Needs manage_api_keys."
+    )
+    async def api_keys(self, info: Info[MetadataContext, Any]) -> list[ApiKeyType]:
+        ctx = admin_context(info, "manage_api_keys")
+        return [ApiKeyType.of(k) for k in await call(lambda: ctx.identity.api_keys(ctx.workspace))]
 
     @strawberry.field(description="The packages installed in the workspace, oldest first.")
     async def installed_packages(self, info: Info[MetadataContext, Any]) -> list[InstalledPackageType]:
@@ -530,10 +566,13 @@ class RoleMutation:
     async def save_role(self, info: Info[MetadataContext, Any], definition: JSON) -> RoleType:
         ctx = admin_context(info, "manage_users")
         store = RoleStore(ctx.store.engine)
-        saved = await call_with_document(
-            "definition", lambda: store.save(ctx.workspace, definition, actor=ctx.actor)
-        )
-        return RoleType.of(saved)
+
+        def save() -> Role:
+            if role_validator().is_valid(definition):  # else the store says what is wrong
+                may_give(ctx, role_from_document(cast(Mapping[str, Any], definition)))
+            return store.save(ctx.workspace, definition, actor=ctx.actor)
+
+        return RoleType.of(await call_with_document("definition", save))
 
     @strawberry.mutation(description="Delete a custom role nobody holds any more. Needs manage_users.")
     async def delete_role(self, info: Info[MetadataContext, Any], name: str) -> bool:
@@ -639,7 +678,88 @@ class PackageMutation:
 
 
 @strawberry.type
-class FullMutation(Mutation, WorkflowMutation, RoleMutation, PackageMutation):
+class AccessMutation:
+    @strawberry.mutation(description="Create a user (role: built in or custom). Needs manage_users.")
+    async def create_user(
+        self,
+        info: Info[MetadataContext, Any],
+        email: str,
+        password: str,
+        name: str = "",
+        role: str = "member",
+        team: str | None = None,
+    ) -> UserType:
+        ctx = admin_context(info, "manage_users")
+
+        def create() -> User:
+            may_give_named(ctx, role)
+            return ctx.identity.create_user(
+                ctx.workspace, email, password, name=name, role=role, team=team, actor=ctx.actor
+            )
+
+        return UserType.of(await call(create))
+
+    @strawberry.mutation(
+        description="Change a user's role, team (empty string: none) or whether they may sign in; "
+        "only what is given changes. Needs manage_users."
+    )
+    async def update_user(
+        self,
+        info: Info[MetadataContext, Any],
+        email: str,
+        role: str | None = None,
+        team: str | None = None,
+        active: bool | None = None,
+    ) -> UserType:
+        ctx = admin_context(info, "manage_users")
+
+        def update() -> User:
+            user = next(
+                (u for u in ctx.identity.users(ctx.workspace) if u.email.lower() == email.lower()), None
+            )
+            if user is None:
+                raise NotFound.single("UNKNOWN_USER", f"No user signs in with '{email}' here.", ("email",))
+            if role is not None:
+                may_give_named(ctx, role)
+                user = ctx.identity.set_role(ctx.workspace, email, role, actor=ctx.actor)
+            if team is not None:
+                user = ctx.identity.set_team(ctx.workspace, email, team or None, actor=ctx.actor)
+            if active is not None:
+                user = ctx.identity.set_active(ctx.workspace, email, active, actor=ctx.actor)
+            return user
+
+        return UserType.of(await call(update))
+
+    @strawberry.mutation(
+        description="Create an API key; its secret is in the answer, this once. Needs manage_api_keys."
+    )
+    async def create_api_key(
+        self,
+        info: Info[MetadataContext, Any],
+        name: str,
+        role: str = "member",
+        expires_at: dt.datetime | None = None,
+    ) -> NewApiKeyType:
+        ctx = admin_context(info, "manage_api_keys")
+
+        def create() -> tuple[str, ApiKey]:
+            may_give_named(ctx, role)
+            return ctx.identity.create_api_key(
+                ctx.workspace, name, role=role, expires_at=as_utc(expires_at), created_by=ctx.actor
+            )
+
+        secret, key = await call(create)
+        return NewApiKeyType(secret=secret, key=ApiKeyType.of(key))
+
+    @strawberry.mutation(description="Revoke an API key: it stops working at once. Needs manage_api_keys.")
+    async def revoke_api_key(self, info: Info[MetadataContext, Any], id: uuid.UUID) -> bool:  # noqa: A002
+        ctx = admin_context(info, "manage_api_keys")
+        await call(lambda: ctx.identity.revoke_api_key(ctx.workspace, id, actor=ctx.actor))
+        return True
+
+
+@strawberry.type
+class FullMutation(Mutation, WorkflowMutation, RoleMutation, PackageMutation, AccessMutation):
     pass
 
 

@@ -14,6 +14,7 @@ from tessera.metadata.model import FieldDef, MetadataState, ObjectDef
 from tessera.metadata.plan import DataLoss
 from tessera.metadata.store import ApplyResult, ChangeLogEntry
 from tessera.platform.audit import AdminEvent, HistoryEntry, HistoryFilter
+from tessera.platform.identity import ApiKey, User
 from tessera.platform.packages import InstalledPackage, PackageChange, PackageUpgrade
 from tessera.platform.permissions import Role
 from tessera.platform.workspaces import Workspace
@@ -362,6 +363,66 @@ class PackageUninstallType:
     package: str
     kept_data: bool = strawberry.field(description="its objects and fields stay, as the workspace's own")
     export: str | None = strawberry.field(description="the file on the server its records were exported to")
+
+
+@strawberry.type(name="User", description="A person who signs in to the workspace.")
+class UserType:
+    id: uuid.UUID
+    email: str
+    name: str
+    role: str
+    team: str | None
+    active: bool
+    created_at: dt.datetime
+    last_login_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, user: User) -> UserType:
+        return cls(
+            id=user.id,
+            email=user.email,
+            name=user.name,
+            role=user.role,
+            team=user.team,
+            active=user.active,
+            created_at=user.created_at,
+            last_login_at=user.last_login_at,
+        )
+
+
+@strawberry.type(
+    name="ApiKey", description="A key for an app or an integration (its secret is never shown again)."
+)
+class ApiKeyType:
+    id: uuid.UUID
+    name: str
+    prefix: str = strawberry.field(description="the first characters of the secret, to tell keys apart")
+    role: str
+    created_by: str
+    created_at: dt.datetime
+    expires_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    last_used_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, key: ApiKey) -> ApiKeyType:
+        return cls(
+            id=key.id,
+            name=key.name,
+            prefix=key.prefix,
+            role=key.role,
+            created_by=key.created_by,
+            created_at=key.created_at,
+            expires_at=key.expires_at,
+            revoked_at=key.revoked_at,
+            last_used_at=key.last_used_at,
+        )
+
+
+@strawberry.type(name="NewApiKey", description="A key just made: its secret is shown this once.")
+class NewApiKeyType:
+    secret: str
+    key: ApiKeyType
 
 
 @strawberry.type(name="AdminEvent", description="Admin work: roles, users, API keys, packages.")

@@ -160,8 +160,13 @@ def test_only_roles_with_manage_users_change_roles(
     viewer = api_key_factory(role="viewer", name="viewer key")
     assert "sales" in [r["name"] for r in data(post(client, ROLES, viewer))["roles"]]
 
-    # a custom role with manage_users may
-    data(post(client, SAVE, d={"name": "people_admin", "capabilities": ["manage_users"]}))
+    # a custom role with manage_users may (roles allowing no more than its own)
+    people_admin = {
+        "name": "people_admin",
+        "capabilities": ["manage_users"],
+        "other_objects": {"operations": ["read", "create", "update", "delete", "restore", "destroy"]},
+    }
+    data(post(client, SAVE, d=people_admin))
     people = api_key_factory(role="people_admin", name="people key")
     saved = data(post(client, SAVE, people, d={**SALES, "description": "changed"}))["saveRole"]
     assert saved["description"] == "changed"
