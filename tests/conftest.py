@@ -35,6 +35,8 @@ POSTGRES_SERVER_URL = os.environ.get(
 )
 POSTGRES_TEST_DATABASE = f"tessera_test_{os.getpid()}"
 IN_CI = os.environ.get("CI", "").lower() == "true"
+#: the tests make their own models: no starter package in workspaces they (or their servers) create
+os.environ["TESSERA_STARTER_PACKAGE"] = ""
 
 
 def unavailable(reason: str) -> None:

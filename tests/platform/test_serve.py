@@ -21,7 +21,12 @@ def free_port() -> int:
 def test_serve_initialises_an_empty_data_dir_and_answers(tmp_path: Path):
     """What `make run` does on a fresh machine."""
     port = free_port()
-    env = {**os.environ, "TESSERA_DATA_DIR": str(tmp_path / "var"), "TESSERA_PORT": str(port)}
+    env = {
+        **os.environ,
+        "TESSERA_DATA_DIR": str(tmp_path / "var"),
+        "TESSERA_PORT": str(port),
+        "TESSERA_STARTER_PACKAGE": "standard-crm",
+    }
     env.pop("TESSERA_DATABASE_URL", None)
     server = subprocess.Popen(
         [sys.executable, "-m", "tessera.platform.cli", "serve"],
