@@ -250,6 +250,15 @@ def read_package(source: Path | str) -> Package:
 
 def _package_files(source: Path) -> dict[str, str]:
     """Relative POSIX path → text of every file of the package."""
+    try:
+        return _read_files(source)
+    except (UnicodeDecodeError, zipfile.BadZipFile, OSError) as exc:
+        raise TesseraError.single(
+            "INVALID_PACKAGE", f"{source} cannot be read as a package (text files in UTF-8): {exc}", ()
+        ) from None
+
+
+def _read_files(source: Path) -> dict[str, str]:
     if source.is_dir():
         return {
             path.relative_to(source).as_posix(): path.read_text(encoding="utf-8")

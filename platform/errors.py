@@ -3,7 +3,8 @@ the path of the offending input."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,3 +64,14 @@ class TesseraError(Exception):
 
 class NotFound(TesseraError):
     """The thing named does not exist (or is not visible)."""
+
+
+@contextlib.contextmanager
+def located(prefix: Sequence[PathPart]) -> Iterator[None]:
+    """Place the paths of the problems raised inside under ``prefix`` (a nested field of a
+    query, a file of a package…)."""
+    try:
+        yield
+    except TesseraError as exc:
+        exc.problems = [p.under(prefix) for p in exc.problems]
+        raise

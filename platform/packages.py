@@ -32,13 +32,13 @@ from tessera.metadata.packages import MANIFEST, OBJECTS, Package, read_package, 
 from tessera.metadata.storage import Tables
 from tessera.metadata.store import MetadataStore
 from tessera.platform.audit import record_admin_event
-from tessera.platform.errors import NotFound, Problem, TesseraError
+from tessera.platform.errors import NotFound, Problem, TesseraError, located
 from tessera.platform.errors import Path as ErrorPath
 from tessera.platform.filtering import compile_filter
 from tessera.platform.permissions import role_from_document
 from tessera.platform.records import RecordWriter, record_from_row, record_json
-from tessera.platform.roles import delete_role, role_named, save_role
-from tessera.platform.tables import installed_packages, roles, saved_views, workflow_versions, workflows
+from tessera.platform.roles import RoleStore, delete_role, role_named, save_role
+from tessera.platform.tables import installed_packages, saved_views, workflow_versions, workflows
 from tessera.platform.workspaces import Workspace, get_workspace
 from tessera.workflows.store import WorkflowStore
 from tessera.workflows.timers import remove_timers
@@ -230,23 +230,23 @@ class PackageManager:
     ) -> None:
         """The package's roles, workflows, views and sample data, in the install's transaction."""
         for name, document in package.roles.items():
-            with located(name):
+            with located((name,)):
                 change.roles.append(save_role(conn, ws, state, document, actor=actor).name)
         for name, document in package.workflows.items():
-            with located(name):
+            with located((name,)):
                 self.workflows.save_draft_in(conn, ws, state, document, actor=actor)
                 self.workflows.activate_in(conn, ws, state, document["name"])
                 change.workflows.append(document["name"])
         tables = Tables(ws.namespace(conn.dialect.name), state)
         for name, document in package.views.items():
-            with located(name):
+            with located((name,)):
                 save_view(conn, ws, tables, document, package.name, self.clock())
                 change.views.append(document["name"])
         if sample_data:
             writer = RecordWriter(conn, ws, state, self.clock, None)
             refs: dict[str, str] = {}
             for name, document in package.data.items():
-                with located(name):
+                with located((name,)):
                     created = insert_sample_data(writer, state, document, refs)
                 change.records[document["object"]] = change.records.get(document["object"], 0) + created
 
@@ -413,7 +413,7 @@ class PackageManager:
                     )
                     continue
                 if write:
-                    with located(files[kind][name]):
+                    with located((files[kind][name],)):
                         write_one(name, document)
                 getattr(change, kind).append(name)
             change.kept += [f"{kind[:-1]} {name}" for name in before if name not in after]
@@ -665,20 +665,6 @@ def relocate(problem: Problem, moved: Mapping[tuple[int, int | None], ErrorPath]
                 problem.code, problem.message, (*moved[(path[1], None)], *path[2:]), problem.details
             )
     return problem
-
-
-class located:
-    """Prefix the problems raised inside with a package file's name."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: Any, exc: BaseException | None, _tb: Any) -> None:
-        if isinstance(exc, TesseraError):
-            exc.problems = [p.under((self.name,)) for p in exc.problems]
 
 
 def save_view(
@@ -1060,8 +1046,8 @@ def export_as_package(
         ]
         role_documents = [
             r.as_document()
-            for r in (role_named(conn, ws.id, n) for n in custom_role_names(conn, ws))
-            if r is not None and r.name not in owned_names["roles"]
+            for r in RoleStore(engine).roles(workspace)
+            if not r.builtin and r.name not in owned_names["roles"]
         ]
         view_documents = [
             dict(r.definition)
@@ -1101,14 +1087,6 @@ def export_as_package(
     for document in view_documents:
         write(f"views/{document['name']}.yaml", document)
     return ExportedPackage(folder, warnings)
-
-
-def custom_role_names(conn: Connection, ws: Workspace) -> list[str]:
-    return list(
-        conn.execute(
-            sa.select(roles.c.name).where(roles.c.workspace_id == ws.id).order_by(roles.c.name)
-        ).scalars()
-    )
 
 
 # -- finding and checking packages ---------------------------------------------------------------

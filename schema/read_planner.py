@@ -9,12 +9,11 @@ signature of the sort order, then the sort key values, then the id (the tie-brea
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -36,7 +35,7 @@ from graphql.execution.values import get_argument_values
 from tessera.metadata.fields.currency import CURRENCY_COLUMN_SUFFIX
 from tessera.metadata.model import FieldDef, ObjectDef
 from tessera.metadata.storage import Tables
-from tessera.platform.errors import Path, TesseraError
+from tessera.platform.errors import Path, TesseraError, located
 from tessera.platform.filtering import compile_filter
 from tessera.platform.permissions import SYSTEM_ACCESS, Access
 from tessera.schema.record_types import FieldRole
@@ -96,18 +95,6 @@ DIRECTIONS = {
     "DESC_NULLS_FIRST": (True, True),
     "DESC_NULLS_LAST": (True, False),
 }
-
-
-@contextlib.contextmanager
-def located(prefix: Path) -> Iterator[None]:
-    """Prefix the paths of problems found while planning a nested field with where that
-    field is in the selection, so an error in ``company { deals(filter: …) }`` points at
-    ``["company", "deals", "filter", …]`` (relative to the root field)."""
-    try:
-        yield
-    except TesseraError as exc:
-        exc.problems = [p.under(prefix) for p in exc.problems]
-        raise
 
 
 def deleted_condition(table: sa.FromClause, deleted: str) -> list[Expr]:

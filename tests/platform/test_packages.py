@@ -464,3 +464,14 @@ def test_an_upgrade_applies_the_new_version_and_keeps_what_the_admin_customised(
     with pytest.raises(TesseraError) as caught:
         packages.upgrade(workspace, new)
     assert (caught.value.code, caught.value.path) == ("PACKAGE_NOT_NEWER", ("package.yaml", "version"))
+
+
+def test_an_archive_that_is_not_text_is_refused(tmp_path: Path):
+    import zipfile
+
+    archive = tmp_path / "binary.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("binary/package.yaml", b"\xff\xfe\x00 not utf-8")
+    with pytest.raises(TesseraError) as caught:
+        read_package(archive)
+    assert caught.value.code == "INVALID_PACKAGE"
