@@ -41,6 +41,26 @@ RESERVED_WORDS = SQL_RESERVED | GRAPHQL_RESERVED | TESSERA_RESERVED
 #: an object named ``deal_connection`` would collide with the type generated for ``deal``
 GENERATED_SUFFIXES = ("_connection", "_edge", "_filter", "_order_by", "_aggregate", "_input", "_payload")
 
+#: the record API's own GraphQL types (tests/schema/test_type_names.py keeps the list
+#: complete): an object or select field whose generated types would take one is refused
+API_TYPE_NAMES = frozenset(
+    {
+        "AutoNumberFilter", "Boolean", "BooleanFilter", "CurrencyCodeFilter", "Date", "DateBucket",
+        "DateFilter", "DatePeriod", "DateTime", "DateTimeFilter", "DatetimeFilter", "Decimal",
+        "DecimalFilter", "DeletedRecords", "EmailFilter", "Float", "ID", "IDFilter", "Int",
+        "IntegerFilter", "JSON", "JsonFilter", "LongTextFilter", "Money", "MoneyAmountFilter",
+        "MoneyFilter", "MoneyInput", "Mutation", "PageInfo", "PercentFilter", "PhoneFilter", "Query",
+        "SortDirection", "String", "TextFilter", "UrlFilter",
+    }
+)  # fmt: skip
+#: the types the record API makes for each object (``Deal``, ``DealFilter``…)
+OBJECT_TYPE_SUFFIXES = (
+    "", "Aggregate", "Bounds", "Connection", "Edge", "Filter", "Group", "GroupBy", "GroupKey", "Input",
+    "LookupFilter", "OrderBy", "RelationFilter", "Sums",
+)  # fmt: skip
+#: the types it makes for each select and multi-select field (``DealStage``…)
+CHOICE_TYPE_SUFFIXES = ("", "Filter", "Option")
+
 OBJECT_NAME_LENGTH = (2, 40)
 FIELD_NAME_LENGTH = (1, 48)
 WORKSPACE_SLUG_LENGTH = (2, 20)
@@ -121,6 +141,20 @@ def workspace_slug_problems(slug: object, path: Path = ("slug",)) -> list[Proble
     return name_problems(
         slug, path, kind="workspace", length=WORKSPACE_SLUG_LENGTH, system=False, reserved=False
     )
+
+
+def pascal_case(api_name: str) -> str:
+    """The GraphQL type name of an api name: ``deal_stage`` → ``DealStage``."""
+    return "".join(part.capitalize() for part in api_name.split("_"))
+
+
+def object_type_names(api_name: str) -> list[str]:
+    return [pascal_case(api_name) + suffix for suffix in OBJECT_TYPE_SUFFIXES]
+
+
+def choice_type_names(object_api_name: str, field_api_name: str) -> list[str]:
+    base = pascal_case(object_api_name) + pascal_case(field_api_name)
+    return [base + suffix for suffix in CHOICE_TYPE_SUFFIXES]
 
 
 def snake_case_from_label(label: str) -> str:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from tessera.metadata.fields import field_type
 from tessera.metadata.model import MetadataState, ObjectDef
-from tessera.metadata.names import field_name_problems, object_name_problems
+from tessera.metadata.names import (
+    API_TYPE_NAMES,
+    choice_type_names,
+    field_name_problems,
+    object_name_problems,
+    object_type_names,
+)
 from tessera.platform.errors import Path, Problem, TesseraError, dedupe
 
 EntityKey = tuple[object, object | None]
@@ -93,12 +99,62 @@ def state_problems(
                         (*at(obj, i, obj.fields.index(clashing)), "api_name"),
                     )
                 )
+    problems += type_name_problems(state, at)
     if not problems:
         # Rules are filters over the whole (otherwise valid) model: a rule naming a field
         # that a change deletes or renames stops that change.
         for i, obj in enumerate(state.objects):
             problems += rule_problems(obj, state, (*at(obj, i), "validation_rules"))
     return focused_first(dedupe(problems), focus.values())
+
+
+def type_name_problems(state: MetadataState, at: Callable[..., Path]) -> list[Problem]:
+    """GraphQL type names that objects and select fields would make twice (``deal`` with
+    a select ``stage`` and an object ``deal_stage`` both make ``DealStage``), or that the
+    API has already (an object ``email`` would make ``EmailFilter``)."""
+    problems: list[Problem] = []
+    made_by: dict[str, tuple[str, Path]] = {}
+
+    def clash(what: str, name: str, other: str, path: Path) -> Problem:
+        return Problem(
+            "DUPLICATE_NAME",
+            f"{what[0].upper()}{what[1:]} would make the GraphQL type '{name}', as {other} does; "
+            "choose another name.",
+            path,
+        )
+
+    def claim(names: list[str], what: str, path: Path) -> None:
+        # Both sides of a clash are told: the one being changed is reported first.
+        for name in names:
+            if name in API_TYPE_NAMES:
+                problems.append(
+                    Problem(
+                        "NAME_RESERVED",
+                        f"{what[0].upper()}{what[1:]} would make the GraphQL type '{name}', which the API "
+                        "has already; choose another name.",
+                        path,
+                    )
+                )
+                return
+            if name in made_by:
+                other, other_path = made_by[name]
+                problems.append(clash(what, name, other, path))
+                problems.append(clash(other, name, what, other_path))
+                return
+        for name in names:
+            made_by[name] = (what, path)
+
+    for i, obj in enumerate(state.objects):
+        claim(object_type_names(obj.api_name), f"the object '{obj.api_name}'", (*at(obj, i), "api_name"))
+    for i, obj in enumerate(state.objects):
+        for j, fld in enumerate(obj.fields):
+            if fld.type in ("select", "multi_select"):
+                claim(
+                    choice_type_names(obj.api_name, fld.api_name),
+                    f"the field '{obj.api_name}.{fld.api_name}'",
+                    (*at(obj, i, j), "api_name"),
+                )
+    return problems
 
 
 def rule_problems(obj: ObjectDef, state: MetadataState, path: Path) -> list[Problem]:

@@ -35,6 +35,7 @@ from graphql import (
 
 from tessera.metadata.filters import DATE_PERIODS, SYSTEM_FIELD_KINDS, Operator, filter_operators
 from tessera.metadata.model import FieldDef, MetadataState, ObjectDef, Relation
+from tessera.metadata.names import pascal_case
 from tessera.schema.errors import camel_case
 
 RoleKind = Literal["value", "select", "multi_select", "currency", "lookup", "reverse", "typename"]
@@ -72,8 +73,7 @@ class RootRole:
     object: ObjectDef
 
 
-def type_name(api_name: str) -> str:
-    return "".join(part.capitalize() for part in api_name.split("_"))
+type_name = pascal_case
 
 
 def _scalar(name: str, description: str) -> GraphQLScalarType:
