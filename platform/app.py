@@ -21,6 +21,9 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http.ides import get_graphql_ide_html
 
+from tessera.connectors.push import receive_connection_push
+from tessera.connectors.runtime import ConnectorRuntime
+from tessera.connectors.webhooks import WebhookService
 from tessera.metadata.store import MetadataStore
 from tessera.platform.auth import RequireAuthentication, principal_of, session_routes
 from tessera.platform.database import create_engine
@@ -43,13 +46,19 @@ logger = logging.getLogger("tessera")
 
 class MetadataGraphQL(GraphQL[MetadataContext, None]):
     def __init__(
-        self, engine: Engine, settings: Settings, store: MetadataStore, runner: WorkflowEngine
+        self,
+        engine: Engine,
+        settings: Settings,
+        store: MetadataStore,
+        runner: WorkflowEngine,
+        connectors: ConnectorRuntime,
     ) -> None:
         super().__init__(build_metadata_schema(), graphql_ide="graphiql")
         self.settings = settings
         self.store = store
         self.runner = runner
         self.workspaces = WorkspaceService(engine)
+        self.connectors = connectors
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -66,6 +75,8 @@ class MetadataGraphQL(GraphQL[MetadataContext, None]):
             access=principal.access if principal else Access(NOBODY),
             may_introspect=may_introspect(self.settings, principal),
             export_dir=self.settings.data_dir / "exports",
+            allow_private_urls=self.settings.allow_private_urls,
+            connectors=self.connectors,
         )
 
 
@@ -172,6 +183,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     identity = IdentityService(engine)
     #: queues runs for runWorkflow, retries and webhooks (workers execute them)
     runner = WorkflowEngine(engine, time_zone=settings.time_zone)
+    #: connections, checks and queued syncs (workers run them)
+    connectors = ConnectorRuntime.from_settings(engine, settings)
     limiter = rate_limiter_from_url(settings.rate_limit_url)
     record_api = record_api_for(engine, settings)
     store.on_change.append(record_api.schemas.forget)
@@ -181,10 +194,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         # The embedded default needs no broker: events are processed in this process.
         runtime = None
         if settings.broker_url.startswith("stub:"):
+            worker_connectors = ConnectorRuntime.from_settings(engine, settings)
             runtime = DeliveryRuntime(
                 engine,
                 settings.broker_url,
-                workflows=build_workflow_engine(engine, settings),
+                workflows=build_workflow_engine(engine, settings, worker_connectors),
+                connectors=worker_connectors,
+                webhooks=WebhookService(engine, allow_private_urls=settings.allow_private_urls),
                 worker_threads=2,
             )
             runtime.start()
@@ -223,11 +239,17 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                 name="workflow-webhook",
                 methods=["POST"],
             ),
+            Route(
+                "/hooks/connections/{connection_id}",
+                receive_connection_push(connectors),
+                name="connection-push",
+                methods=["POST"],
+            ),
             # A route, not a mount: a mount would redirect POST /graphql/metadata to a trailing
             # slash, and clients such as curl do not follow redirects of a POST.
             Route(
                 "/graphql/metadata",
-                MetadataGraphQL(engine, settings, store, runner),
+                MetadataGraphQL(engine, settings, store, runner, connectors),
                 name="metadata",
                 methods=["GET", "POST"],
             ),

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import functools
 import json
-import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
-import sqlalchemy as sa
 import yaml
 from graphql import print_schema
 
+from tessera.connectors.cli import connector_group
 from tessera.metadata.document import (
     document_schema,
     document_state,
@@ -24,9 +21,8 @@ from tessera.metadata.document import (
 from tessera.metadata.packages import build_archive, read_package, scaffold
 from tessera.metadata.store import MetadataStore
 from tessera.platform import migrate as migrations
-from tessera.platform.database import create_engine
+from tessera.platform.cli_support import WORKSPACE_OPTION, Services, pass_services, reports_errors
 from tessera.platform.errors import TesseraError
-from tessera.platform.identity import IdentityService
 from tessera.platform.packages import (
     BUILTIN_PACKAGES,
     PackageChange,
@@ -42,62 +38,8 @@ from tessera.platform.workspaces import WorkspaceService
 from tessera.schema.record_api import SchemaCache
 from tessera.workflows.store import WorkflowStore
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def reports_errors(command: F) -> F:
-    """Print a Tessera error as ``error [CODE] at path: message`` and exit with status 1;
-    an unreachable database is reported the same way."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except TesseraError as exc:
-            for problem in exc.problems:
-                where = f" at {'.'.join(map(str, problem.path))}" if problem.path else ""
-                click.echo(f"error [{problem.code}]{where}: {problem.message}", err=True)
-            sys.exit(1)
-        except sa.exc.OperationalError as exc:
-            url = sa.make_url(Settings.from_env().database_url).render_as_string(hide_password=True)
-            click.echo(
-                f"error [DATABASE_UNAVAILABLE]: cannot use the database at {url}: {exc.orig}. "
-                "Check TESSERA_DATABASE_URL (see `tessera config`) and that the server is running.",
-                err=True,
-            )
-            sys.exit(1)
-
-    return wrapper  # type: ignore[return-value]
-
-
-class Services:
-    """Settings and database for one command, created on first use."""
-
-    def __init__(self) -> None:
-        self.settings = Settings.from_env()
-        self._engine: Any = None
-
-    @property
-    def engine(self) -> Any:
-        if self._engine is None:
-            self._engine = create_engine(self.settings.database_url)
-        return self._engine
-
-    @property
-    def identity(self) -> IdentityService:
-        return IdentityService(self.engine)
-
-    def close(self) -> None:
-        if self._engine is not None:
-            self._engine.dispose()
-
-
-pass_services = click.make_pass_decorator(Services)
 #: where the first admin's credentials are kept, in the data dir
 CREDENTIALS_FILE = "first-admin.txt"
-WORKSPACE_OPTION = click.option(
-    "--workspace", "-w", default=None, help="Workspace slug (default: TESSERA_DEFAULT_WORKSPACE)."
-)
 
 
 @click.group()
@@ -220,15 +162,20 @@ def worker(services: Services, threads: int) -> None:
     import signal
     import threading
 
+    from tessera.connectors.runtime import ConnectorRuntime
+    from tessera.connectors.webhooks import WebhookService
     from tessera.workflows.delivery import DeliveryRuntime
     from tessera.workflows.runtime import build_workflow_engine
 
     initialize(services)
     log_to_stderr(services.settings)
+    connectors = ConnectorRuntime.from_settings(services.engine, services.settings)
     runtime = DeliveryRuntime(
         services.engine,
         services.settings.broker_url,
-        workflows=build_workflow_engine(services.engine, services.settings),
+        workflows=build_workflow_engine(services.engine, services.settings, connectors),
+        connectors=connectors,
+        webhooks=WebhookService(services.engine, allow_private_urls=services.settings.allow_private_urls),
         worker_threads=threads,
     )
     stopped = threading.Event()
@@ -861,6 +808,8 @@ def schema_print(services: Services, workspace: str | None) -> None:
     slug = workspace or services.settings.default_workspace
     click.echo(print_schema(SchemaCache(services.engine).get(slug).schema))
 
+
+main.add_command(connector_group)
 
 if __name__ == "__main__":
     main()

@@ -5,7 +5,8 @@ A role is data (a JSON/YAML document validated by ``role.schema.json``)::
     name: sales_rep
     description: Sales reps work their own deals
     capabilities: []              # manage_data_model, manage_workflows, manage_packages,
-                                  # manage_users, manage_api_keys
+                                  # manage_users, manage_api_keys,
+                                  # manage_connectors
     objects:
       deal:
         operations: [read, create, update, delete, restore]
@@ -38,7 +39,14 @@ OPERATIONS = ("read", "create", "update", "delete", "restore", "destroy")
 WRITE_OPERATIONS = OPERATIONS[1:]
 RECORD_ACCESS = ("own", "team", "all")
 FIELD_ACCESS = ("none", "read", "edit")
-CAPABILITIES = ("manage_data_model", "manage_workflows", "manage_packages", "manage_users", "manage_api_keys")
+CAPABILITIES = (
+    "manage_data_model",
+    "manage_workflows",
+    "manage_packages",
+    "manage_users",
+    "manage_api_keys",
+    "manage_connectors",
+)
 ROLE_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 
 

@@ -38,6 +38,7 @@ class Settings:
     login_attempts_per_15_minutes: int = 10
     starter_package: str = "standard-crm"
     demo_data: bool = True
+    secret_key: str = ""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -67,14 +68,21 @@ class Settings:
             login_attempts_per_15_minutes=int(env.get("TESSERA_LOGIN_ATTEMPTS_PER_15_MINUTES", "10")),
             starter_package=env.get("TESSERA_STARTER_PACKAGE", "standard-crm").strip(),
             demo_data=env.get("TESSERA_DEMO_DATA", "true").lower() in ("1", "true", "yes"),
+            secret_key=env.get("TESSERA_SECRET_KEY", "").strip(),
         )
 
     def describe(self) -> list[tuple[str, str, str]]:
         """(environment variable, effective value, meaning) for every setting."""
         return [
-            (f"TESSERA_{f.name.upper()}", str(getattr(self, f.name)), SETTING_HELP[f.name])
-            for f in fields(self)
+            (f"TESSERA_{f.name.upper()}", self.shown(f.name), SETTING_HELP[f.name]) for f in fields(self)
         ]
+
+    def shown(self, name: str) -> str:
+        """A setting's value as ``tessera config`` prints it (a secret only as whether it is set)."""
+        value = str(getattr(self, name))
+        if name in SECRET_SETTINGS:
+            return "(set)" if value else ""
+        return value
 
 
 def introspection_setting(value: str) -> str:
@@ -82,6 +90,9 @@ def introspection_setting(value: str) -> str:
         raise ValueError(f"TESSERA_INTROSPECTION is 'everyone' or 'admins', not {value!r}.")
     return value
 
+
+#: settings never printed
+SECRET_SETTINGS = frozenset({"secret_key"})
 
 SETTING_HELP = {
     "data_dir": "folder for the embedded SQLite database and other local files (default: var)",
@@ -115,4 +126,7 @@ SETTING_HELP = {
     "starter_package": "package installed into the default workspace when it is created: a built-in "
     "name, a folder or an archive; empty for none (default: standard-crm)",
     "demo_data": "install the starter package's sample records too (default: true)",
+    "secret_key": "key(s) that encrypt connection secrets at rest: Fernet keys, comma-separated, the "
+    "first encrypting and all decrypting (rotation); empty: a key kept in the data dir's secret.key, "
+    "made on first use (default: empty)",
 }

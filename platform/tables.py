@@ -351,3 +351,162 @@ saved_views = sa.Table(
     sa.Column("package", sa.String(100), nullable=True),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
+
+#: a workspace's connections to other systems: a connector and its configuration; the
+#: secrets of the configuration are kept apart, encrypted (connectors/connections.py)
+connections = sa.Table(
+    "connections",
+    platform_metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("workspace_id", sa.Uuid, sa.ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(63), nullable=False),
+    sa.Column("connector", sa.String(63), nullable=False),
+    #: the configuration without its secrets
+    sa.Column("config", JSONValue, nullable=False),
+    #: the secrets: a Fernet token of their JSON
+    sa.Column("secrets", sa.Text, nullable=False),
+    #: the streams synced (null: every stream the connector offers)
+    sa.Column("streams", JSONValue, nullable=True),
+    #: a cron expression: when to sync on its own (null: by hand only)
+    sa.Column("schedule", sa.String(100), nullable=True),
+    sa.Column("next_sync_at", UTCDateTime, nullable=True),
+    #: whose rights the connection writes with (a user or an API key; null: Tessera's own)
+    sa.Column("run_as", sa.Uuid, nullable=True),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    #: the push registration on the other side ({id, details, callbackUrl}), if any
+    sa.Column("push", JSONValue, nullable=True),
+    #: the secret that signs its pushes: a Fernet token
+    sa.Column("push_secret", sa.Text, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("workspace_id", "name", name="uq_connections_workspace_id_name"),
+)
+
+#: the last checkpoint of each stream of a connection, saved with the records it covers
+sync_states = sa.Table(
+    "sync_states",
+    platform_metadata,
+    sa.Column(
+        "connection_id", sa.Uuid, sa.ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("stream", sa.String(100), primary_key=True),
+    sa.Column("state", JSONValue, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+#: the sync log: one row per run of one stream
+sync_runs = sa.Table(
+    "sync_runs",
+    platform_metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("workspace_id", sa.Uuid, sa.ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("connection_id", sa.Uuid, sa.ForeignKey("connections.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("stream", sa.String(100), nullable=False),
+    #: manual, schedule or cli
+    sa.Column("trigger", sa.String(16), nullable=False),
+    #: queued, running, retrying, succeeded, failed
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("records_read", sa.Integer, nullable=False),
+    sa.Column("records_created", sa.Integer, nullable=False),
+    sa.Column("records_updated", sa.Integer, nullable=False),
+    sa.Column("records_failed", sa.Integer, nullable=False),
+    #: the records skipped, with why (the first hundred)
+    sa.Column("errors", JSONValue, nullable=False),
+    #: why the run stopped, when it did: {kind, message}
+    sa.Column("error", JSONValue, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=True),
+    sa.Column("finished_at", UTCDateTime, nullable=True),
+    #: the last sign of life of a running run (each batch written): a run silent for long
+    #: died with its worker, and is taken up again from its last checkpoint
+    sa.Column("heartbeat_at", UTCDateTime, nullable=True),
+    #: when a worker should take the run (queued, or waiting to retry); null once handed over
+    sa.Column("due_at", UTCDateTime, nullable=True),
+    sa.Index("ix_sync_runs_connection_id_created_at", "connection_id", "created_at"),
+)
+
+#: outbound webhooks: where a workspace's record events are POSTed, signed per Standard
+#: Webhooks (see tessera.connectors.webhooks); the signing secrets are kept (they sign)
+webhook_subscriptions = sa.Table(
+    "webhook_subscriptions",
+    platform_metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("workspace_id", sa.Uuid, sa.ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("url", sa.String(2000), nullable=False),
+    sa.Column("description", sa.String(200), nullable=False, server_default=""),
+    #: the object whose events are sent; NULL: every object's
+    sa.Column("object_api_name", sa.String(64), nullable=True),
+    #: the event kinds sent: created, updated, deleted, restored, destroyed
+    sa.Column("events", JSONValue, nullable=False),
+    #: the filter language, evaluated on the record as it is when the event is handled
+    sa.Column("filter", JSONValue, nullable=True),
+    sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("disabled_reason", sa.String(200), nullable=True),
+    #: [{"secret": "whsec_…", "created_at": …, "expires_at": … or null}]: each live one signs
+    sa.Column("secrets", JSONValue, nullable=False),
+    #: when the current run of finally failed deliveries began (NULL after a success)
+    sa.Column("failing_since", UTCDateTime, nullable=True),
+    sa.Column("consecutive_failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index("ix_webhook_subscriptions_workspace_id", "workspace_id"),
+)
+
+#: one message to one subscription, with its retry schedule and the log of its attempts
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    platform_metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("workspace_id", sa.Uuid, sa.ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    sa.Column(
+        "subscription_id",
+        sa.Uuid,
+        sa.ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("event_id", sa.Uuid, nullable=False),
+    #: what makes it once: ``event:<event id>``, or ``replay:<delivery id>`` for a replay
+    sa.Column("key", sa.String(100), nullable=False),
+    #: the ``webhook-id`` header: the same on every attempt and replay of the message
+    sa.Column("message_id", sa.String(100), nullable=False),
+    sa.Column("event_type", sa.String(32), nullable=False),
+    #: the exact bytes sent (UTF-8 JSON), so every attempt signs and sends the same body
+    sa.Column("body", sa.Text, nullable=False),
+    #: pending (an attempt is due at next_attempt_at), delivered or failed
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=True),
+    #: the sender holding it (claimed; next_attempt_at is then the end of the claim)
+    sa.Column("lease_token", sa.Uuid, nullable=True),
+    sa.Column("response_status", sa.Integer, nullable=True),
+    sa.Column("response_body", sa.Text, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    #: every attempt: at, status, responseStatus, error, durationMs
+    sa.Column("log", JSONValue, nullable=False),
+    sa.Column("replay_of", sa.Uuid, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("last_attempt_at", UTCDateTime, nullable=True),
+    sa.Column("finished_at", UTCDateTime, nullable=True),
+    sa.UniqueConstraint("subscription_id", "key"),
+    sa.Index("ix_webhook_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+    sa.Index("ix_webhook_deliveries_subscription_id_created_at", "subscription_id", "created_at"),
+)
+
+#: inbound webhooks received with a ``webhook-id``: a repeat of (source, event id) starts
+#: nothing; written in the transaction that queues the run
+webhook_receipts = sa.Table(
+    "webhook_receipts",
+    platform_metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("workspace_id", sa.Uuid, sa.ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    #: who sent it: ``workflow:<workflow id>`` (the address it was posted to)
+    sa.Column("source", sa.String(100), nullable=False),
+    #: the sender's ``webhook-id``
+    sa.Column("event_id", sa.String(255), nullable=False),
+    sa.Column("run_id", sa.Uuid, nullable=False),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("source", "event_id"),
+)

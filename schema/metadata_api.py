@@ -20,6 +20,8 @@ from starlette.concurrency import run_in_threadpool
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from tessera.connectors.runtime import ConnectorRuntime
+from tessera.connectors.webhooks import KEEP, Delivery, Subscription, WebhookService, whsec_of_key
 from tessera.metadata import changes
 from tessera.metadata.changes import Edit
 from tessera.metadata.model import MetadataState
@@ -94,6 +96,10 @@ class MetadataContext:
     may_introspect: bool = True
     #: where uninstalled packages' records are exported
     export_dir: Path = Path("var") / "exports"
+    #: whether webhook subscriptions may name loopback and private addresses
+    allow_private_urls: bool = False
+    #: connections, checks and syncs (None: this server runs no connectors)
+    connectors: ConnectorRuntime | None = None
 
     @property
     def identity(self) -> IdentityService:
@@ -102,6 +108,10 @@ class MetadataContext:
     @property
     def packages(self) -> PackageManager:
         return PackageManager(self.store.engine, store=self.store, export_dir=self.export_dir)
+
+    @property
+    def webhooks(self) -> WebhookService:
+        return WebhookService(self.store.engine, allow_private_urls=self.allow_private_urls)
 
 
 async def call(function: Callable[[], T]) -> T:
@@ -139,6 +149,7 @@ def context(info: Info[MetadataContext, Any]) -> MetadataContext:
 
 CAPABILITY_WORK = {
     "manage_api_keys": "manage API keys",
+    "manage_connectors": "manage connections and webhooks",
     "manage_data_model": "change the data model",
     "manage_packages": "install, upgrade or uninstall packages",
     "manage_workflows": "manage workflows",
@@ -238,7 +249,11 @@ class Query:
     async def workflow_webhook(self, info: Info[MetadataContext, Any], name: str) -> WorkflowWebhookType:
         ctx = admin_context(info, "manage_workflows")  # the secret is an admin's to see
         workflow_id, secret = await call(lambda: ctx.workflows.webhook(ctx.workspace, name))
-        return WorkflowWebhookType(path=f"/hooks/workflows/{workflow_id}", secret=secret)
+        return WorkflowWebhookType(
+            path=f"/hooks/workflows/{workflow_id}",
+            secret=secret,
+            signing_secret=whsec_of_key(secret.encode("utf-8")),
+        )
 
     @strawberry.field(
         description="Changes of the fields that track their history (trackHistory), newest first."
@@ -342,6 +357,34 @@ class Query:
     async def roles(self, info: Info[MetadataContext, Any]) -> list[RoleType]:
         ctx = context(info)
         return [RoleType.of(r) for r in await call(lambda: RoleStore(ctx.store.engine).roles(ctx.workspace))]
+
+    @strawberry.field(
+        description="The workspace's outbound webhook subscriptions, oldest first (never their secrets). "
+        "Needs manage_connectors."
+    )
+    async def webhook_subscriptions(self, info: Info[MetadataContext, Any]) -> list[WebhookSubscriptionType]:
+        ctx = admin_context(info, "manage_connectors")
+        found = await call(lambda: ctx.webhooks.subscriptions(ctx.workspace))
+        return [WebhookSubscriptionType.of(s) for s in found]
+
+    @strawberry.field(
+        description="Webhook deliveries, newest first: of one subscription, in one status (pending, "
+        "delivered, failed) when given. Needs manage_connectors."
+    )
+    async def webhook_deliveries(
+        self,
+        info: Info[MetadataContext, Any],
+        subscription_id: uuid.UUID | None = None,
+        status: str | None = None,
+        first: int = 50,
+    ) -> list[WebhookDeliveryType]:
+        ctx = admin_context(info, "manage_connectors")
+        found = await call(
+            lambda: ctx.webhooks.deliveries(
+                ctx.workspace, subscription_id=subscription_id, status=status, first=first
+            )
+        )
+        return [WebhookDeliveryType.of(d) for d in found]
 
 
 async def apply(
@@ -758,12 +801,241 @@ class AccessMutation:
         return True
 
 
+@strawberry.type(name="WebhookSecret", description="A signing secret of a subscription, without the secret.")
+class WebhookSecretType:
+    prefix: str = strawberry.field(description="whsec_ and the first characters, to tell secrets apart")
+    created_at: dt.datetime
+    expires_at: dt.datetime | None = strawberry.field(description="when a rotated-out secret stops signing")
+
+
+@strawberry.type(
+    name="WebhookSubscription", description="Where a workspace's record events are POSTed, signed."
+)
+class WebhookSubscriptionType:
+    id: uuid.UUID
+    url: str
+    description: str
+    object: str | None = strawberry.field(
+        description="the object whose events are sent; null: every object's"
+    )
+    events: list[str] = strawberry.field(description="created, updated, deleted, restored, destroyed")
+    filter: JSON | None = strawberry.field(
+        description="only records it matches (the filter language), as they are when the event is handled"
+    )
+    enabled: bool
+    disabled_reason: str | None = strawberry.field(description="why it was disabled: 410 Gone, failing…")
+    secrets: list[WebhookSecretType] = strawberry.field(description="the secrets that sign, newest last")
+    failing_since: dt.datetime | None = strawberry.field(
+        description="since when every delivery failed (disabled after 5 days)"
+    )
+    consecutive_failures: int
+    created_by: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @classmethod
+    def of(cls, sub: Subscription) -> WebhookSubscriptionType:
+        return cls(
+            id=sub.id,
+            url=sub.url,
+            description=sub.description,
+            object=sub.object,
+            events=list(sub.events),
+            filter=None if sub.filter is None else JSON(sub.filter),
+            enabled=sub.enabled,
+            disabled_reason=sub.disabled_reason,
+            secrets=[
+                WebhookSecretType(prefix=s.prefix, created_at=s.created_at, expires_at=s.expires_at)
+                for s in sub.secrets
+            ],
+            failing_since=sub.failing_since,
+            consecutive_failures=sub.consecutive_failures,
+            created_by=sub.created_by,
+            created_at=sub.created_at,
+            updated_at=sub.updated_at,
+        )
+
+
+@strawberry.type(
+    name="NewWebhookSecret", description="A subscription and its new signing secret, shown this once."
+)
+class NewWebhookSecretType:
+    secret: str = strawberry.field(description="whsec_…: verify the webhook-signature header with it")
+    subscription: WebhookSubscriptionType
+
+
+@strawberry.type(name="WebhookDelivery", description="One message to one subscription, and its attempts.")
+class WebhookDeliveryType:
+    id: uuid.UUID
+    subscription_id: uuid.UUID
+    event_id: uuid.UUID
+    event_type: str = strawberry.field(description="record.created, record.updated, …")
+    message_id: str = strawberry.field(description="the webhook-id header")
+    status: str = strawberry.field(description="pending, delivered or failed")
+    attempts: int
+    next_attempt_at: dt.datetime | None
+    response_status: int | None
+    response_body: str | None = strawberry.field(description="the start of the last response's body")
+    error: str | None
+    attempt_log: JSON = strawberry.field(
+        description="each attempt: attempt, at, responseStatus, code, error, durationMs"
+    )
+    replay_of: uuid.UUID | None
+    payload: JSON
+    created_at: dt.datetime
+    last_attempt_at: dt.datetime | None
+    finished_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, delivery: Delivery) -> WebhookDeliveryType:
+        return cls(
+            id=delivery.id,
+            subscription_id=delivery.subscription_id,
+            event_id=delivery.event_id,
+            event_type=delivery.event_type,
+            message_id=delivery.message_id,
+            status=delivery.status,
+            attempts=delivery.attempts,
+            next_attempt_at=delivery.next_attempt_at,
+            response_status=delivery.response_status,
+            response_body=delivery.response_body,
+            error=delivery.error,
+            attempt_log=JSON(delivery.log),
+            replay_of=delivery.replay_of,
+            payload=JSON(delivery.payload),
+            created_at=delivery.created_at,
+            last_attempt_at=delivery.last_attempt_at,
+            finished_at=delivery.finished_at,
+        )
+
+
 @strawberry.type
-class FullMutation(Mutation, WorkflowMutation, RoleMutation, PackageMutation, AccessMutation):
-    pass
+class WebhookMutation:
+    @strawberry.mutation(
+        description="Subscribe a URL to record events (every kind unless events names some); the "
+        "signing secret is in the answer, this once. Needs manage_connectors."
+    )
+    async def create_webhook_subscription(
+        self,
+        info: Info[MetadataContext, Any],
+        url: str,
+        events: list[str] | None = None,
+        object: str | None = None,  # noqa: A002 - the API's name for it
+        filter: JSON | None = None,  # noqa: A002 - the API's name for it
+        enabled: bool = True,
+        description: str = "",
+    ) -> NewWebhookSecretType:
+        ctx = admin_context(info, "manage_connectors")
+        secret, sub = await call(
+            lambda: ctx.webhooks.create(
+                ctx.workspace,
+                url=url,
+                events=events,
+                object=object,
+                filter=cast(Mapping[str, Any] | None, filter),
+                enabled=enabled,
+                description=description,
+                actor=ctx.actor,
+            )
+        )
+        return NewWebhookSecretType(secret=secret, subscription=WebhookSubscriptionType.of(sub))
+
+    @strawberry.mutation(
+        description="Change a subscription; only what is given changes (object or filter null: none). "
+        "Enabling a disabled one starts afresh. Needs manage_connectors."
+    )
+    async def update_webhook_subscription(
+        self,
+        info: Info[MetadataContext, Any],
+        id: uuid.UUID,  # noqa: A002
+        url: str | None = None,
+        events: list[str] | None = None,
+        object: str | None = strawberry.UNSET,  # noqa: A002 - the API's name for it
+        filter: JSON | None = strawberry.UNSET,  # noqa: A002 - the API's name for it
+        enabled: bool | None = None,
+        description: str | None = None,
+    ) -> WebhookSubscriptionType:
+        ctx = admin_context(info, "manage_connectors")
+        sub = await call(
+            lambda: ctx.webhooks.update(
+                ctx.workspace,
+                id,
+                url=url,
+                events=events,
+                object=KEEP if object is strawberry.UNSET else object,
+                filter=KEEP if filter is strawberry.UNSET else cast(Mapping[str, Any] | None, filter),
+                enabled=enabled,
+                description=description,
+                actor=ctx.actor,
+            )
+        )
+        return WebhookSubscriptionType.of(sub)
+
+    @strawberry.mutation(
+        description="A new signing secret, in the answer this once; the old ones keep signing for "
+        "keepOldForHours (default 24, at most 168). Needs manage_connectors."
+    )
+    async def rotate_webhook_secret(
+        self,
+        info: Info[MetadataContext, Any],
+        id: uuid.UUID,  # noqa: A002
+        keep_old_for_hours: float = 24,
+    ) -> NewWebhookSecretType:
+        ctx = admin_context(info, "manage_connectors")
+
+        def rotate() -> tuple[str, Subscription]:
+            if not 0 <= keep_old_for_hours <= 168:
+                raise TesseraError.single(
+                    "INVALID_VALUE", "Keep the old secret for 0 to 168 hours.", ("keepOldForHours",)
+                )
+            return ctx.webhooks.rotate_secret(
+                ctx.workspace, id, keep_old_for=dt.timedelta(hours=keep_old_for_hours), actor=ctx.actor
+            )
+
+        secret, sub = await call(rotate)
+        return NewWebhookSecretType(secret=secret, subscription=WebhookSubscriptionType.of(sub))
+
+    @strawberry.mutation(
+        description="Delete a webhook subscription and its deliveries. Needs manage_connectors."
+    )
+    async def delete_webhook_subscription(self, info: Info[MetadataContext, Any], id: uuid.UUID) -> bool:  # noqa: A002
+        ctx = admin_context(info, "manage_connectors")
+        await call(lambda: ctx.webhooks.delete(ctx.workspace, id, actor=ctx.actor))
+        return True
+
+    @strawberry.mutation(
+        description="Send a past delivery again, as a new delivery of the same message (same body and "
+        "webhook-id), due now. Needs manage_connectors."
+    )
+    async def replay_webhook_delivery(
+        self,
+        info: Info[MetadataContext, Any],
+        id: uuid.UUID,  # noqa: A002
+    ) -> WebhookDeliveryType:
+        ctx = admin_context(info, "manage_connectors")
+        return WebhookDeliveryType.of(await call(lambda: ctx.webhooks.replay(ctx.workspace, id)))
 
 
 def build_metadata_schema() -> strawberry.Schema:
+    # The connector API builds on this module's context and helpers: imported here, not above.
+    from tessera.schema.connector_api import ConnectorMutation, ConnectorQuery
+
+    @strawberry.type(name="Query")
+    class FullQuery(Query, ConnectorQuery):
+        pass
+
+    @strawberry.type
+    class FullMutation(
+        Mutation,
+        WorkflowMutation,
+        RoleMutation,
+        PackageMutation,
+        AccessMutation,
+        WebhookMutation,
+        ConnectorMutation,
+    ):
+        pass
+
     return QuietSchema(
-        query=Query, mutation=FullMutation, extensions=[MaskUnexpectedErrors, IntrospectionByRole]
+        query=FullQuery, mutation=FullMutation, extensions=[MaskUnexpectedErrors, IntrospectionByRole]
     )

@@ -591,6 +591,10 @@ class WorkflowRunFilter:
 class WorkflowWebhookType:
     path: str = strawberry.field(description="POST JSON here, with the header Authorization: Bearer <secret>")
     secret: str
+    signing_secret: str = strawberry.field(
+        default="",
+        description="the secret as a Standard Webhooks key (whsec_…): sign requests with it instead",
+    )
 
 
 @strawberry.input(description="Which record history entries to list; every given condition holds.")

@@ -14,7 +14,7 @@ so a redelivered run does not repeat an effect where the other side honours the 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -48,6 +48,8 @@ class ActionCall:
     run_id: uuid.UUID
     step_key: str
     idempotency_key: str
+    #: the record the run is about, as (object api name, id), when it is about one
+    record: tuple[str, uuid.UUID] | None = None
 
 
 class Action:
@@ -75,8 +77,12 @@ class Action:
 class ActionRegistry:
     """Actions by name; the engine asks it for the action of each step."""
 
-    def __init__(self, actions: Iterable[Action] = ()) -> None:
+    def __init__(
+        self, actions: Iterable[Action] = (), *, resolve: Callable[[str], Action | None] | None = None
+    ) -> None:
         self._actions: dict[str, Action] = {}
+        #: finds an action not registered by name (connectors' ``<connection>.<action>``)
+        self.resolve = resolve
         for action in actions:
             self.register(action)
 
@@ -87,6 +93,8 @@ class ActionRegistry:
 
     def get(self, name: str) -> Action:
         action = self._actions.get(name)
+        if action is None and self.resolve is not None:
+            action = self.resolve(name)
         if action is None:
             known = ", ".join(sorted(self._actions)) or "none"
             raise ActionFailed(

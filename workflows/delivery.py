@@ -21,7 +21,7 @@ import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dramatiq
 import sqlalchemy as sa
@@ -35,6 +35,10 @@ from tessera.platform.database import write_transaction
 from tessera.platform.tables import record_events
 from tessera.workflows.engine import WorkflowEngine
 from tessera.workflows.scheduler import RUN_QUEUE, WorkflowScheduler, register_run_actor
+
+if TYPE_CHECKING:
+    from tessera.connectors.runtime import ConnectorRuntime
+    from tessera.connectors.webhooks import WebhookService
 
 logger = logging.getLogger("tessera.delivery")
 
@@ -186,7 +190,9 @@ class DeliveryRuntime:
     """A broker, its worker threads, the outbox dispatcher and the workflow scheduler,
     started and stopped together: what ``tessera worker`` runs, and what ``tessera serve``
     runs in-process on the embedded default (``stub://``). With ``workflows``, the engine
-    handles record events and its runs are executed here."""
+    handles record events and its runs are executed here. With ``webhooks``, record events
+    become webhook deliveries, and a loop sends those that are due. With ``connectors``,
+    connector syncs run here as jobs, and a loop starts those their schedule makes due."""
 
     def __init__(
         self,
@@ -195,12 +201,17 @@ class DeliveryRuntime:
         *,
         handlers: Sequence[EventHandler] = (),
         workflows: WorkflowEngine | None = None,
+        webhooks: WebhookService | None = None,
+        connectors: ConnectorRuntime | None = None,
         worker_threads: int = 4,
         redeliver_after: dt.timedelta = dt.timedelta(minutes=5),
     ) -> None:
         self.broker = create_broker(broker_url)
         if workflows is not None:
             handlers = [*handlers, workflows.handle]
+        self.webhooks = webhooks
+        if webhooks is not None:
+            handlers = [*handlers, webhooks.handle]
         self.processor = EventProcessor(engine, handlers)
         self.actor = register_actor(self.broker, self.processor)
         self.dispatcher = OutboxDispatcher(engine, self.actor, redeliver_after=redeliver_after)
@@ -209,6 +220,9 @@ class DeliveryRuntime:
         if workflows is not None:
             self.scheduler = WorkflowScheduler(workflows, register_run_actor(self.broker, workflows))
             queues.add(RUN_QUEUE)
+        self.connectors = connectors
+        if connectors is not None:
+            queues.add(connectors.attach(self.broker).queue_name)
         self.worker = dramatiq.Worker(
             self.broker, queues=queues, worker_threads=worker_threads, worker_timeout=100
         )
@@ -222,6 +236,10 @@ class DeliveryRuntime:
         ]
         if self.scheduler is not None:
             loops.append(("tessera-scheduler", "the workflow scheduler's tick", self.scheduler.tick))
+        if self.webhooks is not None:
+            loops.append(("tessera-webhooks", "sending webhooks", self.webhooks.send_due))
+        if self.connectors is not None:
+            loops.append(("tessera-connectors", "starting scheduled syncs", self.connectors.tick))
         for name, what, tick in loops:
             thread = threading.Thread(target=poll, args=(self._stop, tick, what), name=name, daemon=True)
             thread.start()
@@ -233,3 +251,5 @@ class DeliveryRuntime:
             thread.join(timeout=10)
         self.worker.stop()
         self.broker.close()
+        if self.webhooks is not None:
+            self.webhooks.close()

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import json
 import logging
 import re
 import threading
@@ -39,13 +40,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from tessera.connectors.webhooks import verify
 from tessera.metadata.changes import find_object
 from tessera.metadata.storage import Tables
 from tessera.metadata.store import committed_tables
 from tessera.platform.database import write_transaction
 from tessera.platform.errors import NotFound, TesseraError
 from tessera.platform.records import RecordService, RecordWriter, record_from_row, record_json
-from tessera.platform.tables import workflow_runs, workflows, workspaces
+from tessera.platform.tables import webhook_receipts, workflow_runs, workflows, workspaces
 from tessera.platform.workspaces import get_workspace, workspace_by_id
 from tessera.workflows.actions import ActionCall, ActionFailed, ActionRegistry
 from tessera.workflows.definitions import RECORD_STEPS, TEMPLATE
@@ -142,6 +144,15 @@ class Run:
     current_key: str = ""
     current_input: Any = None
     current_started: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class WebhookReceipt:
+    """The run a signed inbound webhook started; ``duplicate`` when its ``webhook-id`` had
+    already started it."""
+
+    run_id: uuid.UUID
+    duplicate: bool = False
 
 
 class WorkflowEngine:
@@ -457,7 +468,9 @@ class WorkflowEngine:
                         run, key, step, output, None, payload=payload, started=started, conn=writer.conn
                     )
         else:
-            call = ActionCall(run.slug, run.id, key, f"{run.id}:{key}")
+            about = run.definition["trigger"].get("object")
+            record = (about, run.record_id) if about and run.record_id is not None else None
+            call = ActionCall(run.slug, run.id, key, f"{run.id}:{key}", record)
             name = (
                 f"{payload.get('connector')}.{payload.get('action')}" if kind == "connector_action" else kind
             )
@@ -749,6 +762,69 @@ class WorkflowEngine:
         )
         assert run_id is not None  # a fresh key never collides
         return run_id
+
+    def receive_signed_webhook(
+        self, workflow_id: uuid.UUID, headers: Mapping[str, str], body: bytes
+    ) -> WebhookReceipt:
+        """Queue a run of a webhook-triggered workflow for a request signed per Standard
+        Webhooks (``webhook-id``, ``webhook-timestamp``, ``webhook-signature`` over the raw
+        ``body``). The HMAC key is the workflow's secret as UTF-8 bytes (its ``whsec_`` form:
+        :func:`tessera.connectors.webhooks.whsec_of_key`). A ``webhook-id`` already received
+        at this address starts nothing: the receipt names the run it started."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(workflows.c.webhook_secret, workspaces.c.slug, workspaces.c.id)
+                .join(workspaces, workspaces.c.id == workflows.c.workspace_id)
+                .where(workflows.c.id == workflow_id)
+            ).first()
+        if row is None or row.webhook_secret is None:
+            raise NotFound.single(
+                "UNKNOWN_WEBHOOK", "No active webhook workflow has this address and secret.", ()
+            )
+        message_id = verify(row.webhook_secret.encode("utf-8"), headers, body, now=self.clock())
+        try:
+            payload = json.loads(body) if body.strip() else {}
+        except ValueError as exc:
+            raise TesseraError.single("INVALID_JSON", "The body is not JSON.") from exc
+        version = next((v for v in self.workflows.active(row.slug) if v.workflow_id == workflow_id), None)
+        if version is None or version.definition["trigger"]["type"] != "webhook":
+            raise NotFound.single(
+                "UNKNOWN_WEBHOOK", "No active webhook workflow has this address and secret.", ()
+            )
+        source = f"workflow:{workflow_id}"
+        received = sa.and_(webhook_receipts.c.source == source, webhook_receipts.c.event_id == message_id)
+        try:
+            with write_transaction(self.engine) as conn:
+                earlier = conn.execute(sa.select(webhook_receipts.c.run_id).where(received)).scalar()
+                if earlier is not None:
+                    return WebhookReceipt(earlier, duplicate=True)
+                run_id = self.start(
+                    row.slug,
+                    version,
+                    trigger_key=f"webhook:{uuid.uuid4()}",
+                    data=self.trigger_data(version, "webhook", payload=payload),
+                    conn=conn,
+                )
+                assert run_id is not None  # a fresh key never collides
+                # The unique (source, event id) makes a concurrent repeat fail here: its run is
+                # rolled back with it, and it answers with the run of the one that committed.
+                conn.execute(
+                    sa.insert(webhook_receipts).values(
+                        id=uuid.uuid4(),
+                        workspace_id=row.id,
+                        source=source,
+                        event_id=message_id,
+                        run_id=run_id,
+                        received_at=self.clock(),
+                    )
+                )
+        except sa.exc.IntegrityError:
+            with self.engine.connect() as conn:
+                earlier = conn.execute(sa.select(webhook_receipts.c.run_id).where(received)).scalar()
+            if earlier is None:
+                raise
+            return WebhookReceipt(earlier, duplicate=True)
+        return WebhookReceipt(run_id, duplicate=False)
 
     def retry(self, slug: str, run_id: uuid.UUID) -> None:
         """Run a failed run again from its failed step (the finished steps are kept)."""

@@ -22,7 +22,7 @@ import httpx2 as httpx
 
 from tessera.workflows.actions import Action, ActionCall, ActionFailed
 
-__all__ = ["HttpRequestAction"]
+__all__ = ["HttpRequestAction", "refuse_private_host"]
 
 #: response bodies beyond this many bytes are cut off (and the result says ``truncated``)
 MAX_BODY_BYTES = 1024 * 1024
@@ -166,7 +166,7 @@ class HttpRequestAction(Action):
                 f"{method} {shown} answered {status} {response.reason_phrase}: {text[:ERROR_BODY_CHARS]}",
                 "HTTP_STATUS",
                 retryable=retryable,
-                retry_after=_retry_after(response.headers.get("retry-after")) if retryable else None,
+                retry_after=retry_after_seconds(response.headers.get("retry-after")) if retryable else None,
             )
         result: dict[str, Any] = {
             "status": status,
@@ -232,6 +232,13 @@ def _refuse_private_host(url: httpx.URL) -> None:
             )
 
 
+def refuse_private_host(url: httpx.URL) -> None:
+    """Raise :class:`ActionFailed` when ``url``'s host resolves to a non-public address
+    (``URL_NOT_ALLOWED``) or does not resolve (``HTTP_UNAVAILABLE``, retryable). The check
+    of this action, shared with outbound webhooks (``tessera.connectors.webhooks``)."""
+    _refuse_private_host(url)
+
+
 def _encode_json(value: Any) -> bytes:
     """``value`` as a JSON request body; ``INVALID_INPUT`` when it is not JSON (NaN, a set)."""
     try:
@@ -276,8 +283,9 @@ def _parse_body(raw: bytes, response: httpx.Response, truncated: bool) -> Any:
     return _decode_text(raw, response)
 
 
-def _retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header: a number of seconds or an HTTP date."""
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: a number of seconds or an HTTP date
+    (counted from ``now``); ``None`` when there is none or it is not one of those."""
     if not value:
         return None
     value = value.strip()
@@ -293,4 +301,4 @@ def _retry_after(value: str | None) -> float | None:
         return None
     if when.tzinfo is None:  # "-0000" dates parse naive; HTTP dates are always GMT
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())

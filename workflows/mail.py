@@ -42,6 +42,7 @@ Security = Literal["none", "starttls", "tls"]
 _RESERVED_HEADERS = frozenset(
     {
         "to",
+        "cc",
         "from",
         "subject",
         "message-id",
@@ -54,10 +55,25 @@ _RESERVED_HEADERS = frozenset(
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with a message: its name, its bytes and its MIME type (``application/pdf``)."""
+
+    filename: str
+    content: bytes
+    content_type: str = "application/octet-stream"
+
+    def __post_init__(self) -> None:
+        maintype, _, subtype = self.content_type.partition("/")
+        if not maintype or not subtype or "/" in subtype:
+            raise ValueError(f"An attachment's content type is type/subtype, not {self.content_type!r}.")
+
+
+@dataclass(frozen=True)
 class OutgoingEmail:
-    """One message to send. ``to`` and ``sender`` are addresses, optionally with a display
-    name (``Ann Lee <ann@example.com>``). With ``html`` the message is
-    multipart/alternative; an empty ``text`` then sends the HTML part alone."""
+    """One message to send. ``to``, ``cc`` and ``sender`` are addresses, optionally with a
+    display name (``Ann Lee <ann@example.com>``). With ``html`` the message is
+    multipart/alternative; an empty ``text`` then sends the HTML part alone. With
+    ``attachments`` the body is the first part of a multipart/mixed message."""
 
     to: tuple[str, ...]
     subject: str
@@ -66,6 +82,10 @@ class OutgoingEmail:
     sender: str
     message_id: str
     headers: Mapping[str, str] = field(default_factory=dict)
+    cc: tuple[str, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
+    #: the Date header; the moment of :meth:`to_message` when ``None``
+    date: dt.datetime | None = None
 
     def __post_init__(self) -> None:
         if not self.to:
@@ -78,17 +98,19 @@ class OutgoingEmail:
 
     @property
     def recipients(self) -> list[str]:
-        """The bare addresses of ``to``, for the SMTP envelope."""
-        return [address for _, address in getaddresses(self.to) if address]
+        """The bare addresses of ``to`` and ``cc``, for the SMTP envelope."""
+        return [address for _, address in getaddresses([*self.to, *self.cc]) if address]
 
     def to_message(self) -> EmailMessage:
         """The message as a stdlib :class:`~email.message.EmailMessage`, ready for SMTP."""
         message = EmailMessage()
         message["From"] = self.sender
         message["To"] = ", ".join(self.to)
+        if self.cc:
+            message["Cc"] = ", ".join(self.cc)
         # A template may render a line break into the subject; header folding rejects it.
         message["Subject"] = " ".join(self.subject.split())
-        message["Date"] = format_datetime(dt.datetime.now(dt.UTC))
+        message["Date"] = format_datetime(self.date or dt.datetime.now(dt.UTC))
         message["Message-ID"] = self.message_id
         for name, value in self.headers.items():
             message[name] = value
@@ -99,6 +121,11 @@ class OutgoingEmail:
             message.add_alternative(self.html, subtype="html")
         else:
             message.set_content(self.html, subtype="html")
+        for attachment in self.attachments:
+            maintype, _, subtype = attachment.content_type.partition("/")
+            message.add_attachment(
+                attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename
+            )
         return message
 
 
@@ -198,15 +225,26 @@ class SmtpMailSender(MailSender):
             return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self._context())
         return smtplib.SMTP(self.host, self.port, timeout=self.timeout)
 
+    def verify(self) -> None:
+        """Connect, secure the connection and log in as :meth:`send` does, then quit without
+        sending: a configuration check. Fails with the same :class:`ActionFailed` codes."""
+        self._deliver(None)
+
     def send(self, message: OutgoingEmail) -> None:
+        self._deliver(message)
+
+    def _deliver(self, message: OutgoingEmail | None) -> None:
         server = f"{self.host}:{self.port}"
-        recipients = message.recipients
+        recipients = message.recipients if message is not None else []
         try:
             with self._connect() as smtp:
                 if self.security == "starttls":
                     smtp.starttls(context=self._context())
                 if self.username is not None:
                     smtp.login(self.username, self.password or "")
+                if message is None:
+                    smtp.noop()
+                    return
                 refused = smtp.send_message(
                     message.to_message(), from_addr=_bare_address(message.sender), to_addrs=recipients
                 )

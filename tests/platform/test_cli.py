@@ -65,7 +65,7 @@ def test_config_prints_every_setting(tessera, database_url):
 
 
 def test_migrate_and_init(tessera, workspace):
-    assert "database at revision 0011" in tessera("migrate").output
+    assert "database at revision 0013" in tessera("migrate").output
     assert f"default workspace '{workspace}'" in tessera("init").output
 
 
