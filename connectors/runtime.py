@@ -54,11 +54,12 @@ from tessera.connectors.sdk import (
 from tessera.connectors.sync import StreamSync, SyncCounts
 from tessera.connectors.webhooks import generate_secret, verify
 from tessera.metadata.packages import read_package
+from tessera.metadata.store import MetadataStore
 from tessera.platform.audit import record_admin_event
 from tessera.platform.database import write_transaction
 from tessera.platform.errors import NotFound, TesseraError
 from tessera.platform.packages import PackageManager
-from tessera.platform.records import RecordService
+from tessera.platform.records import RecordService, record_json
 from tessera.platform.settings import Settings
 from tessera.platform.tables import connections, sync_runs, workspaces
 from tessera.platform.workspaces import get_workspace
@@ -100,37 +101,43 @@ def jsonable(value: Any) -> Any:
 
 class ServiceRecords:
     """Tessera's records for a connector (:class:`~tessera.connectors.sdk.RecordAccess`):
-    the record service, acting as the connection's ``run_as``; records come as JSON."""
+    the record service, acting as the connection's ``run_as``. Records come as JSON, each
+    value as its field type writes it (a currency is ``{amount, currency_code}``, a lookup
+    the linked record's id), as in record events."""
 
     def __init__(self, service: RecordService, workspace: str, actor: uuid.UUID | None) -> None:
         self.service = service
         self.workspace = workspace
         self.actor = actor
 
+    def as_json(self, object_name: str, record: Mapping[str, Any]) -> dict[str, Any]:
+        obj = MetadataStore(self.service.engine).state(self.workspace).object_named(object_name)
+        return record_json(obj, record) if obj is not None else dict(jsonable(record))
+
     def find(
         self, object_name: str, filter_doc: Mapping[str, Any] | None = None, *, limit: int | None = None
     ) -> list[dict[str, Any]]:
-        return [
-            jsonable(r)
-            for r in self.service.find(self.workspace, object_name, filter_doc, limit=limit, actor=self.actor)
-        ]
+        found = self.service.find(self.workspace, object_name, filter_doc, limit=limit, actor=self.actor)
+        return [self.as_json(object_name, r) for r in found]
 
     def get(self, object_name: str, record_id: str) -> dict[str, Any] | None:
         found = self.service.get(self.workspace, object_name, uuid.UUID(str(record_id)), actor=self.actor)
-        return None if found is None else dict(jsonable(found))
+        return None if found is None else self.as_json(object_name, found)
 
     def create(self, object_name: str, values: Mapping[str, Any]) -> dict[str, Any]:
-        return dict(jsonable(self.service.create(self.workspace, object_name, values, actor=self.actor)))
+        return self.as_json(
+            object_name, self.service.create(self.workspace, object_name, values, actor=self.actor)
+        )
 
     def update(self, object_name: str, record_id: str, values: Mapping[str, Any]) -> dict[str, Any]:
         record = self.service.update(
             self.workspace, object_name, uuid.UUID(str(record_id)), values, actor=self.actor
         )
-        return dict(jsonable(record))
+        return self.as_json(object_name, record)
 
     def upsert(self, object_name: str, match_field: str, values: Mapping[str, Any]) -> dict[str, Any]:
         record, _ = self.service.upsert(self.workspace, object_name, match_field, values, actor=self.actor)
-        return dict(jsonable(record))
+        return self.as_json(object_name, record)
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,16 @@ def test_partners_and_products_sync_in_and_a_won_deal_becomes_an_order(
         workspace, "deal", {"title": "Office refit", "company": company["id"], "stage": "won"}
     )
     quote = records.create(workspace, "quote", {"deal": deal["id"], "status": "accepted"})
-    records.create(workspace, "quote_line", {"quote": quote["id"], "product": product["id"], "quantity": "3"})
+    records.create(
+        workspace,
+        "quote_line",
+        {
+            "quote": quote["id"],
+            "product": product["id"],
+            "quantity": "3",
+            "unit_price": {"amount": "1500.00", "currency_code": "EUR"},  # the quote's price, not the list's
+        },
+    )
     out = runtime.execute(
         workspace, "odoo", "create_sales_order", {"deal_id": str(deal["id"])}, "wf-run-1-step-2"
     )
@@ -80,7 +89,7 @@ def test_partners_and_products_sync_in_and_a_won_deal_becomes_an_order(
     )
     [order] = odoo.orders()
     assert out["order_id"] == order["id"] and out["created"] and not again["created"]
-    assert order["partner_id"][0] == deco and order["amount_total"] == 5397.0
+    assert order["partner_id"][0] == deco and order["amount_total"] == 4500.0
     assert [(line["product_id"][0], line["product_uom_qty"]) for line in order["lines"]] == [(desk, 3.0)]
     stored = records.get(workspace, "deal", deal["id"])
     assert (
