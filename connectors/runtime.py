@@ -238,7 +238,7 @@ class ConnectorRuntime:
             created = self.store.create(
                 conn, ws, connector, name, config, streams=streams, schedule=schedule, run_as=run_as
             )
-            record_admin_event(conn, ws.id, "connection.created", name, actor, after=self.shown(created))
+            record_admin_event(conn, ws.id, "connection_created", name, actor, after=self.shown(created))
         return created
 
     def install_package(self, workspace: str, connector: type[Connector], actor: str) -> None:
@@ -263,7 +263,7 @@ class ConnectorRuntime:
             record_admin_event(
                 conn,
                 ws.id,
-                "connection.updated",
+                "connection_updated",
                 name,
                 actor,
                 before=self.shown(before),
@@ -282,7 +282,7 @@ class ConnectorRuntime:
         with write_transaction(self.engine) as conn:
             ws = get_workspace(conn, workspace)
             gone = self.store.delete(conn, ws, name)
-            record_admin_event(conn, ws.id, "connection.deleted", name, actor, before=self.shown(gone))
+            record_admin_event(conn, ws.id, "connection_deleted", name, actor, before=self.shown(gone))
 
     def shown(self, connection: Connection) -> dict[str, Any]:
         """A connection as the API, the CLI and the audit trail show it: no secret."""
@@ -318,7 +318,7 @@ class ConnectorRuntime:
             ws = get_workspace(conn, workspace)
             push = {"id": made.id, "details": dict(made.details), "callbackUrl": callback}
             self.store.set_push(conn, connection, push, secret)
-            record_admin_event(conn, ws.id, "connection.subscribed", name, actor, after=jsonable(push))
+            record_admin_event(conn, ws.id, "connection_subscribed", name, actor, after=jsonable(push))
             return self.store.get_in(conn, ws, name)
 
     def unsubscribe(self, workspace: str, name: str, *, actor: str = "system") -> Connection:
@@ -331,7 +331,7 @@ class ConnectorRuntime:
         with write_transaction(self.engine) as conn:
             ws = get_workspace(conn, workspace)
             self.store.set_push(conn, connection, None, None)
-            record_admin_event(conn, ws.id, "connection.unsubscribed", name, actor, before=connection.push)
+            record_admin_event(conn, ws.id, "connection_unsubscribed", name, actor, before=connection.push)
             return self.store.get_in(conn, ws, name)
 
     def receive_push(

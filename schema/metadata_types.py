@@ -429,10 +429,14 @@ class NewApiKeyType:
 class AdminEventType:
     kind: str = strawberry.field(
         description="role_saved, role_deleted, user_created, user_changed, user_password_set, "
-        "api_key_created, api_key_revoked, package_installed, package_upgraded, package_uninstalled"
+        "api_key_created, api_key_revoked, package_installed, package_upgraded, package_uninstalled, "
+        "connection_created, connection_updated, connection_deleted, connection_subscribed, "
+        "connection_unsubscribed, webhook_subscription_created, webhook_subscription_updated, "
+        "webhook_subscription_deleted, webhook_subscription_disabled, webhook_secret_rotated"
     )
     subject: str = strawberry.field(
-        description="a role's name, a user's email, an API key's or package's name"
+        description="a role's name, a user's email, an API key's, package's or connection's name, "
+        "a webhook subscription's id"
     )
     actor: str
     at: dt.datetime

@@ -31,7 +31,7 @@ def test_secrets_are_stored_encrypted_and_never_shown(
     assert shown["config"] == {"page_size": 2, "token": SECRET_SET}
     assert runtime.store.config_of(created) == {"page_size": 2, "token": "good"}
     events = admin_events(engine, workspace)
-    assert events[0].kind == "connection.created" and "good" not in str(events[0].after)
+    assert events[0].kind == "connection_created" and "good" not in str(events[0].after)
 
 
 def test_an_update_keeps_a_secret_left_out_and_replaces_one_given(
