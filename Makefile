@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run install test lint schemas bench clean
+.PHONY: run install test lint schemas screenshots bench clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ lint: $(INSTALLED)
 ## Regenerate the published JSON Schemas and the committed SDL
 schemas: $(INSTALLED)
 	$(BIN)/python -m tessera.platform.artifacts write
+
+## Regenerate docs/console/*.png from the console's end-to-end run in headless Chromium
+screenshots: $(INSTALLED)
+	TESSERA_SCREENSHOTS=docs/console $(BIN)/python -m pytest tests/console -q
 
 ## Print performance figures next to their raw-SQL baselines (SQLite, and PostgreSQL when reachable)
 bench: $(INSTALLED)

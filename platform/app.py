@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,8 +16,9 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http.ides import get_graphql_ide_html
@@ -42,6 +44,8 @@ from tessera.workflows.engine import WorkflowEngine
 from tessera.workflows.runtime import build_workflow_engine
 
 logger = logging.getLogger("tessera")
+#: the web console's files (no build step: ES modules and a vendored Preact + htm)
+CONSOLE = Path(__file__).parent / "console"
 
 
 class MetadataGraphQL(GraphQL[MetadataContext, None]):
@@ -168,7 +172,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
 
-    async def index(request: Request) -> JSONResponse:
+    async def index(request: Request) -> Response:
+        if "text/html" in request.headers.get("accept", ""):
+            return FileResponse(CONSOLE / "index.html")  # a browser: the console
         base = str(request.base_url).rstrip("/")
         return JSONResponse(
             {
@@ -233,6 +239,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                 methods=["GET", "POST"],
             ),
             Route("/healthz", healthz, name="healthz"),
+            Mount("/console", StaticFiles(directory=CONSOLE), name="console"),
             Route(
                 "/hooks/workflows/{workflow_id}",
                 receive_workflow_webhook(runner),
