@@ -10,6 +10,7 @@ whole database (SQLite's index names are global).
 
 from __future__ import annotations
 
+import threading
 import uuid
 from dataclasses import dataclass
 
@@ -132,9 +133,29 @@ class Tables:
         self._context = ColumnContext(namespace, state)
         self._metadata = sa.MetaData()
         self._tables: dict[uuid.UUID, sa.Table] = {}
+        self._lock = threading.Lock()
 
     def of(self, obj: ObjectDef) -> sa.Table:
+        """The table of ``obj``. Safe to share between threads (the record API's schema
+        cache does): a table is built under a lock together with the tables its lookups
+        name, and all are published at once, so a foreign key never resolves to a table
+        another thread is still building."""
         table = self._tables.get(obj.id)
-        if table is None:
-            table = self._tables[obj.id] = build_table(obj, self._context, self._metadata)
-        return table
+        if table is not None:
+            return table
+        with self._lock:
+            if obj.id not in self._tables:
+                built: dict[uuid.UUID, sa.Table] = {}
+                self._build(obj, built)
+                self._tables.update(built)
+            return self._tables[obj.id]
+
+    def _build(self, obj: ObjectDef, built: dict[uuid.UUID, sa.Table]) -> None:
+        if obj.id in built or obj.id in self._tables:
+            return
+        built[obj.id] = build_table(obj, self._context, self._metadata)
+        for fld in obj.fields:
+            target_id = fld.options.get("target_object_id") if fld.type == "lookup" else None
+            target = self.state.object_by_id(uuid.UUID(str(target_id))) if target_id else None
+            if target is not None:
+                self._build(target, built)
