@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -118,6 +118,8 @@ class RecordGraphQL:
             graphql_request = await self.parse(request)
         except ValueError as exc:
             return self.json({"errors": [{"message": str(exc), "extensions": {"code": "BAD_REQUEST"}}]}, 400)
+        except ClientDisconnect:  # the client left (a page navigated away): nobody to answer
+            return Response(status_code=499)
         principal = principal_of(request)
         caller = Caller(
             actor=principal.user_id or principal.api_key_id,

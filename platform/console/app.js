@@ -25,10 +25,14 @@ function Screen({ where }) {
       setFailure(new Error(`Nothing lives at ${where.path}.`));
       return;
     }
+    let current = true; // a slower import of the screen left behind must not replace this one
     import(where.module).then(
-      (module) => setView(() => module.default),
-      (error) => setFailure(error),
+      (module) => current && setView(() => module.default),
+      (error) => current && setFailure(error),
     );
+    return () => {
+      current = false;
+    };
   }, [where.module]);
   if (failure) return html`<${ErrorBanner} error=${failure} />`;
   if (!view) return html`<${Loading} />`;

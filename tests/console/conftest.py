@@ -59,13 +59,14 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console
         "TESSERA_PORT": str(port),
         "TESSERA_STARTER_PACKAGE": "standard-crm",
         "TESSERA_DEMO_DATA": "true",  # the screenshots show a CRM at work
-        "TESSERA_LOG_LEVEL": "warning",
+        "TESSERA_LOG_LEVEL": "info",
     }
     env.pop("TESSERA_DATABASE_URL", None)
+    log = (data_dir.parent / "server.log").open("w")  # read it when a test fails
     server = subprocess.Popen(
         [sys.executable, "-m", "tessera.platform.cli", "serve"],
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
@@ -90,7 +91,8 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console
         )
     finally:
         server.terminate()
-        server.communicate(timeout=20)
+        server.wait(timeout=20)
+        log.close()
 
 
 @pytest.fixture(scope="module")
@@ -111,16 +113,19 @@ def chromium() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(chromium: Any, console_server: ConsoleServer) -> Iterator[Any]:
-    """A new browser page, signed out, on a laptop-sized screen; page errors fail the test."""
+def page(chromium: Any, console_server: ConsoleServer, tmp_path: Path) -> Iterator[Any]:
+    """A new browser page, signed out, on a laptop-sized screen; page errors fail the test.
+    The last screen is kept as last-screen.png in the test's temporary folder."""
     context = chromium.new_context(viewport={"width": 1366, "height": 820}, base_url=console_server.url)
     page = context.new_page()
     page.set_default_timeout(10_000)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" and "401" not in message.text and "favicon" not in message.text and "404" not in message.text else None)
     try:
         yield page
     finally:
+        page.screenshot(path=str(tmp_path / "last-screen.png"))
         context.close()
     assert not errors, f"the console raised in the browser: {errors}"
 

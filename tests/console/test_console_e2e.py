@@ -57,6 +57,19 @@ def test_an_admin_models_and_automates_and_a_user_sees_the_effect(
     page.get_by_role("heading", name="Project").wait_for()
     add_field(page, "Title", "text")
 
+    page.get_by_role("button", name="Add field").click()  # a field name the server refuses
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Field label").fill("Due")
+    dialog.get_by_label("Field API name").fill("Due Date")
+    dialog.get_by_label("Field type").select_option("date")
+    dialog.get_by_role("button", name="Save field").click()
+    field_error = dialog.locator('[data-field="apiName"] .field-error')
+    field_error.wait_for()
+    assert "snake_case" in field_error.inner_text()
+    screenshot(page, "field-error")
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="hidden")
+
     def two_options(dialog: Any) -> None:
         for i, value in enumerate(("planned", "stamped")):
             dialog.get_by_role("button", name="Add option").click()
