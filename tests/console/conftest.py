@@ -121,7 +121,6 @@ def page(chromium: Any, console_server: ConsoleServer, tmp_path: Path) -> Iterat
     page.set_default_timeout(10_000)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" and "401" not in message.text and "favicon" not in message.text and "404" not in message.text else None)
     try:
         yield page
     finally:
