@@ -15,17 +15,15 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx2 as httpx
 import pytest
 
 from tests.conftest import unavailable
-from tests.platform.test_serve import free_port
+from tests.platform.test_serve import free_port, wait_until_serving
 
 CHROMIUM_FLAGS = [
     "--headless=new",
@@ -72,14 +70,7 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            raise AssertionError("the server did not come up")
+        wait_until_serving(url, server)
         saved = dict(line.split(": ", 1) for line in (data_dir / "first-admin.txt").read_text().splitlines())
         yield ConsoleServer(
             url,

@@ -18,6 +18,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_until_serving(base: str, server: subprocess.Popen[str], tries: int = 300) -> None:
+    """Until ``base``/healthz answers; fails when the server exits or never answers."""
+    for _ in range(tries):
+        if server.poll() is not None:
+            raise AssertionError(f"the server exited with status {server.returncode}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise AssertionError("the server did not come up")
+
+
 def test_serve_initialises_an_empty_data_dir_and_answers(tmp_path: Path):
     """What `make run` does on a fresh machine."""
     port = free_port()
@@ -37,14 +50,7 @@ def test_serve_initialises_an_empty_data_dir_and_answers(tmp_path: Path):
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            raise AssertionError("the server did not come up")
+        wait_until_serving(base, server, tries=100)
         query = {"query": "{ workspace { slug metadataVersion } }"}
         assert httpx.post(f"{base}/graphql/metadata", json=query).status_code == 401
         # The first start made an admin and kept the credentials in the data dir.
