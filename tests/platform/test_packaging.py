@@ -83,3 +83,18 @@ def test_wheel_contains_the_data_files(wheel: zipfile.ZipFile):
         assert data in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "tessera = tessera.platform.cli:main" in wheel.read(entry_points).decode()
+
+
+def test_wheel_contains_the_console_and_the_connectors_packages(wheel: zipfile.ZipFile):
+    names = set(wheel.namelist())
+    root = Path(__file__).parents[2]
+    shipped = {
+        f"tessera/platform/{path.relative_to(root / 'platform')}"
+        for path in (root / "platform" / "console").rglob("*")
+        if path.is_file()
+    }
+    shipped |= {
+        f"tessera/connectors/{path.relative_to(root / 'connectors')}"
+        for path in (root / "connectors").glob("*/package/*.yaml")
+    }
+    assert shipped - names == set()
