@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx2 as httpx
@@ -177,3 +178,28 @@ def test_the_keyboard_reaches_the_sign_in_and_a_dialog(page: Any, console_server
     dialog.get_by_label("Field label").wait_for()
     page.keyboard.press("Escape")
     dialog.wait_for(state="hidden")
+
+
+def test_run_history_saved_views_and_packages(page: Any, console_server: ConsoleServer):
+    """After the scenario: the workflow's run and its step output in the run history; a saved
+    view narrows a list; the installed packages are listed."""
+    sign_in(page, console_server.email, console_server.password)
+    page.goto("/#/admin/runs")
+    runs = page.get_by_role("row").filter(has_text="stamp_new_projects")
+    runs.first.wait_for()
+    assert "succeeded" in runs.first.inner_text()
+    runs.first.get_by_role("link").first.click()
+    page.get_by_text('"stamped"').first.wait_for()  # the update step's output
+    screenshot(page, "workflow-run")
+
+    page.goto("/#/records/case")
+    page.wait_for_function("!document.querySelector('.loading')")
+    every = page.get_by_text(re.compile(r"of 50$")).first
+    every.wait_for()
+    page.get_by_label("View").select_option("urgent_cases")
+    page.wait_for_function("!document.querySelector('.loading')")
+    page.wait_for_function("!/of 50$/.test(document.querySelector('main').innerText)")
+    screenshot(page, "saved-view")
+
+    page.goto("/#/admin/packages")
+    page.get_by_role("rowheader", name="standard-crm", exact=True).wait_for()
