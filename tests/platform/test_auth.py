@@ -114,6 +114,7 @@ def test_a_browser_session_needs_its_csrf_token_to_change_things(
         "name": "ada@example.com",
         "role": "member",
         "kind": "user",
+        "csrfToken": csrf,  # a page reloaded in the browser gets it back
     }
     assert anonymous.get("/graphql", params={"query": LIST}).json() == {"data": {"notes": {"totalCount": 0}}}
     forged = anonymous.post("/graphql", json={"query": CREATE})
