@@ -26,6 +26,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,17 @@ RETRY_DELAYS = (30, 120, 600, 1800)
 #: from its last checkpoint (a connector yields a checkpoint well within it)
 STALE_AFTER = dt.timedelta(minutes=15)
 Clock = Callable[[], dt.datetime]
+
+
+@contextmanager
+def as_tessera_errors() -> Iterator[None]:
+    """A connector's failure inside an admin's request (a check of the streams, a push
+    registration) as a Tessera error — coded ``CONNECTOR_<KIND>``, with the connector's
+    words and path — so the API and the CLI answer it instead of failing unexpectedly."""
+    try:
+        yield
+    except ConnectorError as exc:
+        raise TesseraError.single(f"CONNECTOR_{exc.kind.upper()}", str(exc), exc.path) from exc
 
 
 def installed_connectors() -> dict[str, type[Connector]]:
@@ -277,7 +289,7 @@ class ConnectorRuntime:
         if current.push is not None:
             try:
                 self.unsubscribe(workspace, name, actor=actor)
-            except ConnectorError as exc:
+            except TesseraError as exc:  # the other side refused or is away: delete anyway
                 logger.warning("connection %s: the push registration stays on the other side: %s", name, exc)
         with write_transaction(self.engine) as conn:
             ws = get_workspace(conn, workspace)
@@ -305,9 +317,10 @@ class ConnectorRuntime:
         secret = generate_secret()
         connector = self.instance(connection, workspace)
         config = self.store.config_of(connection)
-        if connection.push is not None:
-            connector.unsubscribe(config, Subscription(connection.push["id"], connection.push["details"]))
-        made = connector.subscribe(config, callback, secret)
+        with as_tessera_errors():
+            if connection.push is not None:
+                connector.unsubscribe(config, Subscription(connection.push["id"], connection.push["details"]))
+            made = connector.subscribe(config, callback, secret)
         if made is None:
             raise TesseraError.single(
                 "PUSH_NOT_SUPPORTED",
@@ -324,10 +337,11 @@ class ConnectorRuntime:
     def unsubscribe(self, workspace: str, name: str, *, actor: str = "system") -> Connection:
         connection = self.store.get(workspace, name)
         if connection.push is not None:
-            self.instance(connection, workspace).unsubscribe(
-                self.store.config_of(connection),
-                Subscription(connection.push["id"], connection.push["details"]),
-            )
+            with as_tessera_errors():
+                self.instance(connection, workspace).unsubscribe(
+                    self.store.config_of(connection),
+                    Subscription(connection.push["id"], connection.push["details"]),
+                )
         with write_transaction(self.engine) as conn:
             ws = get_workspace(conn, workspace)
             self.store.set_push(conn, connection, None, None)
@@ -397,7 +411,8 @@ class ConnectorRuntime:
         """New sync runs (one per stream, or just ``stream``), queued: a worker's
         :meth:`tick` hands them over (or :meth:`run` runs one here); their ids."""
         connection = self.store.get(workspace, name)
-        specs = self.streams_of(connection, self.instance(connection, workspace))
+        with as_tessera_errors():
+            specs = self.streams_of(connection, self.instance(connection, workspace))
         if stream is not None:
             specs = [s for s in specs if s.name == stream]
             if not specs:

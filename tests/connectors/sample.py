@@ -9,6 +9,7 @@ from typing import Any
 from tessera.connectors.sdk import (
     ActionSpec,
     AuthenticationError,
+    Catalog,
     Checkpoint,
     CheckResult,
     Connector,
@@ -18,6 +19,7 @@ from tessera.connectors.sdk import (
     Record,
     StreamSpec,
     Subscription,
+    TransientError,
 )
 
 #: the "remote system": products by id, each with an updated counter as its cursor
@@ -101,6 +103,11 @@ class Catalogue(Connector):
         ),
         max_retries=2,
     )
+
+    def discover(self, config: Mapping[str, Any]) -> Catalog:
+        if config.get("token") == "unreachable":
+            raise TransientError("The catalogue cannot be reached.")
+        return super().discover(config)
 
     def check(self, config: Mapping[str, Any]) -> CheckResult:
         if config.get("token") != "good":

@@ -182,3 +182,14 @@ def test_a_pushed_change_queues_one_sync_and_bad_signatures_are_refused(client: 
     post(client, 'mutation { unsubscribeConnection(name: "shop") { push } }')
     assert sample.CATALOGUE["hooks"] == {}
     assert client.post(path, content=body, headers=headers).status_code == 404
+
+
+def test_a_connector_failing_during_a_request_is_a_coded_error_not_a_crash(client: TestClient):
+    post(client, CREATE, name="shop", config={"token": "unreachable"})
+    answer = post(client, SYNC)
+    error = answer["errors"][0]
+    assert (error["extensions"]["code"], error["message"]) == (
+        "CONNECTOR_TRANSIENT",
+        "The catalogue cannot be reached.",
+    )
+    assert post(client, RUNS)["data"]["syncRuns"] == []
